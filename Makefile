@@ -1,0 +1,58 @@
+# The two commands of the README, and the rest of the developer loop.
+#   make demo        install what is missing, build, run the multi-region demo
+#   make test        install what is missing, build, run every test (ctest)
+#   make test-asan   the test suite under AddressSanitizer + UBSan
+#   make test-tsan   the test suite under ThreadSanitizer
+#   make bench       micro-benchmarks (and, later, the cross-system harness)
+#   make format      clang-format the tree
+JOBS ?= $(shell nproc)
+BUILD ?= build
+CMAKE_FLAGS ?=
+
+.PHONY: all deps test-deps build demo test test-asan test-tsan bench format clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh build
+
+test-deps:
+	@scripts/install-deps.sh test
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	$(BUILD)/bin/flyrpc demo
+
+test: test-deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
+
+build-asan/CMakeCache.txt:
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DFLYRPC_SANITIZE=address -DFLYRPC_BUILD_BENCH=OFF -DCMAKE_CXX_FLAGS=-O1
+
+build-tsan/CMakeCache.txt:
+	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DFLYRPC_SANITIZE=thread -DFLYRPC_BUILD_BENCH=OFF -DCMAKE_CXX_FLAGS=-O1
+
+test-asan: test-deps build-asan/CMakeCache.txt
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j $(JOBS) --timeout 600
+
+test-tsan: test-deps build-tsan/CMakeCache.txt
+	cmake --build build-tsan -j $(JOBS)
+	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --output-on-failure -j $(JOBS) --timeout 600
+
+bench: build
+	$(BUILD)/bench/flyrpc_micro_bench
+
+format:
+	find include src tools tests bench examples -name '*.hpp' -o -name '*.cpp' | xargs clang-format -i
+
+clean:
+	rm -rf build build-asan build-tsan

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Installs the Debian packages flyrpc needs, and only those that are missing.
+#
+#   scripts/install-deps.sh [GROUP...]     groups: build (default), test, fuzz, bench
+#
+# Every dependency is a Debian 12 package; docs/ARCHITECTURE.md gives the reason
+# for each. The script is idempotent: when everything is present it touches
+# nothing and needs no network. It needs root (or sudo) only to install.
+set -euo pipefail
+
+build_pkgs=(
+  g++ cmake make pkg-config
+  libasio-dev          # standalone Asio: sockets, timers, completion tokens
+  libmsgpack-cxx-dev   # msgpack-cxx: argument and result encoding
+  libssl-dev           # OpenSSL: HMAC-SHA256 cookie auth, random nonces, TLS
+  libc-ares-dev        # c-ares: non-blocking DNS discovery
+  libspdlog-dev        # spdlog (+fmt): logging
+  libfmt-dev
+  libcli11-dev         # CLI11: the flyrpc command line
+  nlohmann-json3-dev   # JSON for CLI input/output
+  libgtest-dev libgmock-dev
+  libbenchmark-dev     # Google Benchmark: micro-benchmarks
+)
+test_pkgs=(
+  dnsmasq-base         # a real DNS server for discovery tests (binary only, no service)
+  iproute2             # network namespaces for partition tests
+  procps               # pgrep/ps used by process tests
+)
+fuzz_pkgs=(clang libclang-rt-14-dev)
+bench_pkgs=(erlang-nox libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler)
+
+groups=("$@")
+[[ ${#groups[@]} -eq 0 ]] && groups=(build)
+
+wanted=()
+for g in "${groups[@]}"; do
+  case "$g" in
+    build) wanted+=("${build_pkgs[@]}") ;;
+    test)  wanted+=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+    fuzz)  wanted+=("${fuzz_pkgs[@]}") ;;
+    bench) wanted+=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
+    *) echo "install-deps: unknown group '$g' (expected build, test, fuzz or bench)" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${wanted[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+# De-duplicate while keeping order.
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exit 0
+fi
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | awk '!seen[$0]++')
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then
+  if command -v sudo >/dev/null; then SUDO="sudo"; else
+    echo "install-deps: missing packages (${missing[*]}) and not root; install them or run as root" >&2
+    exit 1
+  fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"

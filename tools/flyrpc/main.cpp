@@ -1,0 +1,46 @@
+// flyrpc: the command-line face of the library.
+//
+// Exit status (shared by every subcommand):
+//   0 success            1 remote error         2 usage or configuration error
+//   3 no node in region  4 timeout              5 node down
+//   6 unknown function or bad arguments         7 could not join the cluster
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <exception>
+#include <vector>
+
+#include "commands.hpp"
+#include "fly/errors.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"flyrpc: run functions on the nodes of a multi-region cluster", "flyrpc"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "flyrpc 0.1.0");
+  app.footer("Run 'flyrpc <command> --help' for the options and examples of each command.");
+
+  std::vector<std::pair<CLI::App*, flyrpc_cli::Runner>> commands;
+  auto track = [&](flyrpc_cli::Runner runner) {
+    commands.emplace_back(app.get_subcommands({}).back(), std::move(runner));
+  };
+  track(flyrpc_cli::add_region_command(app));
+  track(flyrpc_cli::add_demo_command(app));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  try {
+    for (auto& [sub, run] : commands) {
+      if (sub->parsed()) return run();
+    }
+  } catch (const fly::ConfigError& e) {
+    std::fprintf(stderr, "flyrpc: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "flyrpc: %s\n", e.what());
+    return 1;
+  }
+  return 2;
+}
