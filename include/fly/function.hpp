@@ -100,6 +100,10 @@ class FunctionRegistry {
     return call_entry<R>(*entry, "", std::forward<Ts>(args)...);
   }
 
+  /// invoke() on a known entry; `node` names this node in a RemoteError.
+  static void invoke_entry(const detail::FunctionEntry& entry, std::string_view node,
+                           std::span<const char> args, detail::Buffer& out);
+
   /// call() on a known entry; `node` names this node in a RemoteError.
   template <class R, class... Ts>
   static R call_entry(const detail::FunctionEntry& entry, std::string_view node, Ts&&... args) {
@@ -145,8 +149,6 @@ class FunctionRegistry {
     }
   }
 
-  static void invoke_entry(const detail::FunctionEntry& entry, std::string_view node,
-                           std::span<const char> args, detail::Buffer& out);
   [[noreturn]] static void rethrow_as_remote(std::exception_ptr e, std::string_view node,
                                              const std::string& function);
   void add(std::unique_ptr<detail::FunctionEntry> entry);

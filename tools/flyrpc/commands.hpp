@@ -13,5 +13,8 @@ using Runner = std::function<int()>;
 
 Runner add_region_command(CLI::App& app);
 Runner add_demo_command(CLI::App& app);
+Runner add_node_command(CLI::App& app);
+Runner add_nodes_command(CLI::App& app);
+Runner add_call_command(CLI::App& app);
 
 }  // namespace flyrpc_cli

@@ -24,6 +24,9 @@ int main(int argc, char** argv) {
     commands.emplace_back(app.get_subcommands({}).back(), std::move(runner));
   };
   track(flyrpc_cli::add_region_command(app));
+  track(flyrpc_cli::add_node_command(app));
+  track(flyrpc_cli::add_nodes_command(app));
+  track(flyrpc_cli::add_call_command(app));
   track(flyrpc_cli::add_demo_command(app));
 
   try {

@@ -57,6 +57,27 @@ void encode_args(Buffer& out, const Ts&... args) {
   (pack_arg(pk, args), ...);
 }
 
+}  // namespace fly::detail
+
+namespace fly {
+/// Passes arguments whose number is known only at run time (tools, language
+/// bindings): `value` must pack itself as the whole msgpack argument array.
+///   node.rpc<R>("a", "Kernel.+", fly::ArgumentArray<MyArray>{array});
+template <class T>
+struct ArgumentArray {
+  const T& value;
+};
+}  // namespace fly
+
+namespace fly::detail {
+
+/// The arguments are already one array: packed as is.
+template <class T>
+void encode_args(Buffer& out, const ArgumentArray<T>& args) {
+  msgpack::packer<Buffer> pk(out);
+  pk.pack(args.value);
+}
+
 /// Appends a msgpack array of already-carried values (a tuple) to `out`.
 template <class Tuple>
 void encode_tuple(Buffer& out, const Tuple& t) {

@@ -1,0 +1,606 @@
+#include "cluster/cluster.hpp"
+
+#include <asio/bind_executor.hpp>
+#include <asio/connect.hpp>
+#include <asio/ip/v6_only.hpp>
+#include <asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <random>
+
+#include "discovery/host_port.hpp"
+#include "wire/handshake.hpp"
+
+namespace fly::cluster {
+
+namespace {
+
+std::string join_host_port(const std::string& host, std::uint16_t port) {
+  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+  return host + ":" + std::to_string(port);
+}
+
+bool is_wildcard(const std::string& host) { return host == "0.0.0.0" || host == "::"; }
+
+std::chrono::milliseconds jittered(std::chrono::milliseconds base) {
+  thread_local std::minstd_rand rng(std::random_device{}());
+  std::uniform_real_distribution<double> factor(0.75, 1.25);
+  return std::chrono::milliseconds(static_cast<std::int64_t>(base.count() * factor(rng)));
+}
+
+}  // namespace
+
+Cluster::Cluster(asio::io_context& io, ClusterSettings settings, FunctionRegistry& functions,
+                 net::CallHandler& calls)
+    : io_(io),
+      settings_(std::move(settings)),
+      functions_(functions),
+      calls_(calls),
+      incarnation_(wire::make_incarnation()),
+      acceptor_(io),
+      resolver_(io),
+      events_strand_(asio::make_strand(io)),
+      view_(std::make_shared<const ClusterView>()) {}
+
+Cluster::~Cluster() = default;
+
+// ---- listening ---------------------------------------------------------------
+
+void Cluster::start() {
+  if (!settings_.listen_host.empty()) {
+    asio::error_code ec;
+    const auto address = asio::ip::make_address(settings_.listen_host, ec);
+    if (ec) {
+      throw ConfigError("listen address", settings_.listen_host, "not an IPv4 or IPv6 address");
+    }
+    const asio::ip::tcp::endpoint endpoint(address, settings_.port);
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+    if (!ec && address.is_v6()) acceptor_.set_option(asio::ip::v6_only(false), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      throw ConfigError("listen address", join_host_port(settings_.listen_host, settings_.port),
+                        "cannot listen: " + ec.message());
+    }
+    listen_port_ = acceptor_.local_endpoint().port();
+    accept_next();
+  }
+  std::lock_guard lock(mutex_);
+  publish();
+}
+
+void Cluster::accept_next() {
+  acceptor_.async_accept([this](const asio::error_code& ec, asio::ip::tcp::socket socket) {
+    if (ec == asio::error::operation_aborted) return;
+    if (!ec) on_accept(std::move(socket));
+    if (acceptor_.is_open()) accept_next();
+  });
+}
+
+void Cluster::on_accept(asio::ip::tcp::socket socket) {
+  std::shared_ptr<detail::Peer> peer;
+  {
+    std::lock_guard lock(mutex_);
+    if (leaving_) return;  // the socket closes as it goes out of scope
+    if (handshaking_inbound_ >= settings_.max_pending_handshakes) {
+      spdlog::warn("flyrpc: refusing a connection: {} handshakes already pending",
+                   handshaking_inbound_);
+      return;
+    }
+    peer = make_peer(std::move(socket), "");
+    pending_[peer->id()] = peer;
+    ++handshaking_inbound_;
+  }
+  peer->start();
+}
+
+std::shared_ptr<detail::Peer> Cluster::make_peer(asio::ip::tcp::socket socket,
+                                                 const std::string& dialed_address) {
+  net::PeerSettings ps;
+  ps.cookie = settings_.cookie;
+  ps.hello = hello_for(socket);
+  ps.max_frame_size = settings_.max_frame_size;
+  ps.heartbeat_interval = settings_.heartbeat_interval;
+  ps.heartbeat_timeout = settings_.heartbeat_timeout;
+  ps.handshake_timeout = settings_.handshake_timeout;
+  return std::make_shared<detail::Peer>(std::move(socket), std::move(ps), *this, calls_,
+                                        dialed_address);
+}
+
+wire::Hello Cluster::hello_for(const asio::ip::tcp::socket& socket) const {
+  wire::Hello hello;
+  hello.name = settings_.name;
+  hello.region = settings_.region;
+  hello.hidden = settings_.hidden;
+  hello.incarnation = incarnation_;
+  if (!settings_.advertise_address.empty()) {
+    hello.listen_address = settings_.advertise_address;
+  } else if (listen_port_ != 0) {
+    std::string host = settings_.listen_host;
+    if (is_wildcard(host)) {
+      asio::error_code ec;
+      auto local = socket.local_endpoint(ec);
+      if (!ec) {
+        auto a = local.address();
+        if (a.is_v6() && a.to_v6().is_v4_mapped()) {
+          a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+        }
+        host = a.to_string();
+      }
+    }
+    hello.listen_address = join_host_port(host, listen_port_);
+  }
+  return hello;
+}
+
+std::string Cluster::self_address() const {
+  if (!settings_.advertise_address.empty()) return settings_.advertise_address;
+  if (listen_port_ == 0) return "";
+  return join_host_port(settings_.listen_host, listen_port_);
+}
+
+// ---- dialing -----------------------------------------------------------------
+
+void Cluster::add_seed(const std::string& address) {
+  std::lock_guard lock(mutex_);
+  dial(address, true);
+}
+
+// Locked. Creates the target if new and starts an attempt unless one is
+// running or scheduled.
+void Cluster::dial(const std::string& address, bool permanent) {
+  if (leaving_ || address.empty() || address == self_address()) return;
+  auto [it, inserted] = targets_.try_emplace(address);
+  DialTarget& t = it->second;
+  if (inserted) {
+    t.address = address;
+    t.timer = std::make_unique<asio::steady_timer>(io_);
+  }
+  t.permanent = t.permanent || permanent;
+  if (t.in_progress) return;
+  if (!t.name.empty() && members_.count(t.name) != 0) return;  // already connected
+  t.in_progress = true;
+  asio::post(io_, [this, address] { attempt(address); });
+}
+
+void Cluster::attempt(const std::string& address) {
+  discovery::HostPort hp;
+  try {
+    hp = discovery::parse_host_port("peer address", address, 0);
+  } catch (const Error& e) {
+    spdlog::error("flyrpc: not dialling {}: {}", address, e.what());
+    std::lock_guard lock(mutex_);
+    targets_.erase(address);
+    return;
+  }
+  resolver_.async_resolve(
+      hp.host, std::to_string(hp.port),
+      [this, address](const asio::error_code& ec, asio::ip::tcp::resolver::results_type r) {
+        if (ec) {
+          dial_failed(address, "cannot resolve: " + ec.message());
+          return;
+        }
+        connect_resolved(address, std::move(r));
+      });
+}
+
+void Cluster::connect_resolved(const std::string& address,
+                               asio::ip::tcp::resolver::results_type results) {
+  auto socket = std::make_shared<asio::ip::tcp::socket>(io_);
+  auto deadline = std::make_shared<asio::steady_timer>(io_, settings_.handshake_timeout);
+  deadline->async_wait([socket](const asio::error_code& ec) {
+    if (!ec) {
+      asio::error_code ignored;
+      socket->close(ignored);
+    }
+  });
+  asio::async_connect(
+      *socket, results,
+      [this, address, socket, deadline](const asio::error_code& ec, const asio::ip::tcp::endpoint&) {
+        deadline->cancel();
+        if (ec) {
+          dial_failed(address, "cannot connect: " + ec.message());
+          return;
+        }
+        std::shared_ptr<detail::Peer> peer;
+        {
+          std::lock_guard lock(mutex_);
+          if (leaving_) return;
+          peer = make_peer(std::move(*socket), address);
+          pending_[peer->id()] = peer;
+        }
+        peer->start();
+      });
+}
+
+void Cluster::dial_failed(const std::string& address, const std::string& why) {
+  std::lock_guard lock(mutex_);
+  auto it = targets_.find(address);
+  if (it == targets_.end()) return;
+  DialTarget& t = it->second;
+  t.in_progress = false;
+  last_join_error_ = address + ": " + why;
+  if (t.attempts == 0 || t.attempts % 20 == 0) {
+    spdlog::info("flyrpc: dialling {} failed ({}); retrying with back-off", address, why);
+  }
+  schedule_retry(t);
+}
+
+// Locked.
+void Cluster::schedule_retry(DialTarget& t) {
+  if (leaving_) return;
+  if (!t.permanent && !t.name.empty() && members_.count(t.name) != 0) return;
+  const unsigned shift = std::min(t.attempts, 16u);
+  const std::chrono::milliseconds delay = std::min<std::chrono::milliseconds>(
+      settings_.reconnect_max, settings_.reconnect_min * (std::int64_t{1} << shift));
+  ++t.attempts;
+  t.in_progress = true;
+  t.timer->expires_after(jittered(delay));
+  t.timer->async_wait([this, address = t.address](const asio::error_code& ec) {
+    if (ec) return;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = targets_.find(address);
+      if (it == targets_.end() || leaving_) return;
+      DialTarget& target = it->second;
+      if (!target.name.empty() && members_.count(target.name) != 0) {
+        target.in_progress = false;  // connected meanwhile (e.g. it dialled us)
+        return;
+      }
+    }
+    attempt(address);
+  });
+}
+
+// ---- handshake outcome and control frames ------------------------------------
+
+void Cluster::refuse(const std::shared_ptr<detail::Peer>& peer, wire::RefuseReason reason,
+                     const std::string& message) {
+  peer->send([&](detail::Buffer& out) { wire::encode_refuse(out, {reason, message}); });
+  peer->close_after_flush(std::string(wire::to_string(reason)) + ": " + message);
+}
+
+void Cluster::on_authenticated(const std::shared_ptr<detail::Peer>& peer) {
+  const wire::Hello& h = peer->peer_hello();
+  std::lock_guard lock(mutex_);
+  if (!peer->outbound() && handshaking_inbound_ > 0) --handshaking_inbound_;
+  if (leaving_) {
+    refuse(peer, wire::RefuseReason::stopping, "node is stopping");
+    return;
+  }
+  if (h.name == settings_.name) {
+    spdlog::error("flyrpc: refusing {} ({}): it uses this node's own name \"{}\"",
+                  peer->remote_address(), h.region, h.name);
+    refuse(peer, wire::RefuseReason::duplicate_name, "\"" + h.name + "\" is the name of the node you reached");
+    return;
+  }
+  auto existing = members_.find(h.name);
+  if (existing != members_.end()) {
+    if (existing->second->incarnation != h.incarnation) {
+      spdlog::warn(
+          "flyrpc: refusing {}: a node named \"{}\" is already connected (a restarted node is "
+          "accepted once the old connection is declared down)",
+          peer->remote_address(), h.name);
+      refuse(peer, wire::RefuseReason::duplicate_name,
+             "a live node named \"" + h.name + "\" is already in the cluster");
+      return;
+    }
+    if (is_decider_for(h.name)) {
+      refuse(peer, wire::RefuseReason::already_connected, "already connected");
+      return;
+    }
+  }
+  if (peer->outbound()) {
+    auto t = targets_.find(peer->dialed_address());
+    if (t != targets_.end()) {
+      t->second.name = h.name;
+      t->second.attempts = 0;
+      t->second.in_progress = false;
+    }
+  }
+  if (!h.listen_address.empty()) {
+    // Remember where it listens, so we can redial it if it drops.
+    auto [t, inserted] = targets_.try_emplace(h.listen_address);
+    if (inserted) {
+      t->second.address = h.listen_address;
+      t->second.timer = std::make_unique<asio::steady_timer>(io_);
+    }
+    t->second.name = h.name;
+    t->second.attempts = 0;
+  }
+  send_announce(*peer);
+  send_peers(*peer, h.name);
+  if (is_decider_for(h.name)) {
+    peer->activated = true;
+    peer->send([](detail::Buffer& out) { wire::encode_activate(out); });
+  }
+  maybe_up(peer);
+}
+
+void Cluster::on_control_frame(const std::shared_ptr<detail::Peer>& peer,
+                               const wire::FrameView& frame) {
+  std::string error;
+  switch (frame.type) {
+    case wire::FrameType::announce: {
+      wire::Announce announce;
+      if (!wire::decode_announce(frame.payload, announce, error)) break;
+      auto set = std::make_shared<FunctionSet>();
+      for (auto& f : announce.functions) set->insert(std::move(f.name));
+      std::lock_guard lock(mutex_);
+      peer->functions = set;
+      peer->announced = true;
+      auto it = members_.find(peer->peer_hello().name);
+      if (it != members_.end() && it->second->peer == peer) {
+        auto updated = std::make_shared<Member>(*it->second);
+        updated->functions = std::move(set);
+        it->second = std::move(updated);
+        publish();
+      } else {
+        maybe_up(peer);
+      }
+      return;
+    }
+    case wire::FrameType::activate: {
+      if (!wire::decode_activate(frame.payload, error)) break;
+      if (is_decider_for(peer->peer_hello().name)) {
+        error = "ACTIVATE from the non-deciding side";
+        break;
+      }
+      std::lock_guard lock(mutex_);
+      peer->activated = true;
+      maybe_up(peer);
+      return;
+    }
+    case wire::FrameType::peers: {
+      std::vector<wire::PeerInfo> peers;
+      if (!wire::decode_peers(frame.payload, peers, error)) break;
+      std::lock_guard lock(mutex_);
+      for (const auto& p : peers) {
+        if (p.name == settings_.name || members_.count(p.name) != 0 || p.address.empty()) continue;
+        dial(p.address, false);
+      }
+      return;
+    }
+    case wire::FrameType::goodbye: {
+      std::string reason;
+      if (!wire::decode_goodbye(frame.payload, reason, error)) break;
+      {
+        std::lock_guard lock(mutex_);
+        peer->said_goodbye = true;
+        auto it = members_.find(peer->peer_hello().name);
+        if (it != members_.end() && it->second->peer == peer) {
+          member_down(it->first, "goodbye" + (reason.empty() ? "" : " (" + reason + ")"));
+        }
+      }
+      peer->close("node left (goodbye)", Errc::node_down);
+      return;
+    }
+    default:
+      error = std::string("unexpected ") + wire::to_string(frame.type) + " frame";
+      break;
+  }
+  spdlog::warn("flyrpc: protocol error from {}: {}", peer->remote_address(), error);
+  refuse(peer, wire::RefuseReason::protocol, error);
+}
+
+void Cluster::on_closed(const std::shared_ptr<detail::Peer>& peer, const net::CloseInfo& info) {
+  std::lock_guard lock(mutex_);
+  if (pending_.erase(peer->id()) != 0 && !peer->outbound() && !info.authenticated &&
+      handshaking_inbound_ > 0) {
+    --handshaking_inbound_;
+  }
+  const bool harmless_refusal =
+      info.refused_by_peer == wire::RefuseReason::already_connected ||
+      info.refused_by_us == wire::RefuseReason::already_connected;
+  if (peer->outbound() && !harmless_refusal && !peer->activated) {
+    last_join_error_ = peer->dialed_address() + ": " + info.reason;
+  }
+  std::string name;
+  if (peer->authenticated()) {
+    name = peer->peer_hello().name;
+    auto it = members_.find(name);
+    if (it != members_.end() && it->second->peer == peer) member_down(name, info.reason);
+  }
+  if (leaving_) return;
+  // Redial: the address we dialled, and where the peer said it listens.
+  std::vector<std::string> again;
+  if (peer->outbound()) again.push_back(peer->dialed_address());
+  if (peer->authenticated() && !peer->peer_hello().listen_address.empty()) {
+    again.push_back(peer->peer_hello().listen_address);
+  }
+  for (const auto& address : again) {
+    auto t = targets_.find(address);
+    if (t == targets_.end()) continue;
+    if (peer->said_goodbye && !t->second.permanent) {
+      t->second.timer->cancel();
+      targets_.erase(t);
+      continue;
+    }
+    if (harmless_refusal && !name.empty() && members_.count(name) != 0) {
+      t->second.in_progress = false;
+      continue;
+    }
+    if (!name.empty() && members_.count(name) != 0) continue;  // another connection serves it
+    t->second.in_progress = false;
+    schedule_retry(t->second);
+  }
+}
+
+// Locked. A connection becomes the member's when it is activated and its
+// functions are known.
+void Cluster::maybe_up(const std::shared_ptr<detail::Peer>& peer) {
+  if (!peer->activated || !peer->announced || !peer->authenticated()) return;
+  const wire::Hello& h = peer->peer_hello();
+  auto it = members_.find(h.name);
+  if (it != members_.end()) {
+    if (it->second->peer == peer) return;
+    if (it->second->incarnation == h.incarnation) {
+      // The decider switched to this connection; the old one is closing.
+      it->second->peer->close("replaced by a newer connection", Errc::node_down);
+    }
+  }
+  auto m = std::make_shared<Member>();
+  m->name = h.name;
+  m->region = h.region;
+  m->address = h.listen_address;
+  m->hidden = h.hidden;
+  m->incarnation = h.incarnation;
+  m->peer = peer;
+  m->functions = std::static_pointer_cast<const FunctionSet>(peer->functions);
+  members_[h.name] = m;
+  pending_.erase(peer->id());
+  publish();
+  spdlog::info("flyrpc: node up: {} ({}{}) at {}", m->name, m->region, m->hidden ? ", hidden" : "",
+               peer->remote_address());
+  emit({MembershipEvent::Kind::up, info_of(*m), ""});
+  // Full mesh: tell every other member about the newcomer.
+  if (!m->hidden && !m->address.empty()) {
+    std::vector<wire::PeerInfo> one{{m->name, m->region, m->address}};
+    for (const auto& [name, other] : members_) {
+      if (name == m->name) continue;
+      other->peer->send([&](detail::Buffer& out) { wire::encode_peers(out, one); });
+    }
+  }
+}
+
+// Locked.
+void Cluster::member_down(const std::string& name, const std::string& reason) {
+  auto it = members_.find(name);
+  if (it == members_.end()) return;
+  auto m = it->second;
+  members_.erase(it);
+  publish();
+  spdlog::info("flyrpc: node down: {} ({}): {}", m->name, m->region, reason);
+  emit({MembershipEvent::Kind::down, info_of(*m), reason});
+}
+
+// Locked.
+void Cluster::send_announce(detail::Peer& peer) {
+  wire::Announce a;
+  a.generation = ++announce_generation_;
+  for (auto& f : functions_.list()) a.functions.push_back({std::move(f.name), std::move(f.signature)});
+  peer.send([&](detail::Buffer& out) { wire::encode_announce(out, a); });
+}
+
+// Locked.
+void Cluster::send_peers(detail::Peer& peer, const std::string& except) {
+  std::vector<wire::PeerInfo> list;
+  for (const auto& [name, m] : members_) {
+    if (name == except || m->hidden || m->address.empty()) continue;
+    list.push_back({m->name, m->region, m->address});
+  }
+  if (list.empty()) return;
+  peer.send([&](detail::Buffer& out) { wire::encode_peers(out, list); });
+}
+
+void Cluster::functions_changed() {
+  std::lock_guard lock(mutex_);
+  for (const auto& [name, m] : members_) send_announce(*m->peer);
+  for (const auto& [id, p] : pending_) {
+    if (p->authenticated()) send_announce(*p);
+  }
+  publish();
+}
+
+// Locked. Rebuilds the region table from members_ and this node.
+void Cluster::publish() {
+  auto view = std::make_shared<ClusterView>();
+  if (!settings_.hidden) {
+    auto self = std::make_shared<Member>();
+    self->name = settings_.name;
+    self->region = settings_.region;
+    self->address = self_address();
+    self->incarnation = incarnation_;
+    auto set = std::make_shared<FunctionSet>();
+    for (auto& f : functions_.list()) set->insert(std::move(f.name));
+    self->functions = std::move(set);
+    view->visible.push_back(std::move(self));
+  }
+  for (const auto& [name, m] : members_) {
+    view->connected.emplace(name, m);
+    if (!m->hidden) view->visible.push_back(m);
+  }
+  std::sort(view->visible.begin(), view->visible.end(),
+            [](const auto& a, const auto& b) { return a->name < b->name; });
+  for (const auto& m : view->visible) view->by_region[m->region].push_back(m.get());
+  view_.publish(std::move(view));
+  changed_.notify_all();
+}
+
+NodeInfo Cluster::info_of(const Member& m) {
+  NodeInfo info{m.name, m.region, m.address, m.hidden, {}};
+  if (m.functions) {
+    info.functions.assign(m.functions->begin(), m.functions->end());
+    std::sort(info.functions.begin(), info.functions.end());
+  }
+  return info;
+}
+
+// ---- subscribers, waiting, leaving --------------------------------------------
+
+std::uint64_t Cluster::subscribe(std::function<void(const MembershipEvent&)> handler) {
+  std::lock_guard lock(mutex_);
+  const auto id = next_subscriber_++;
+  subscribers_[id] = std::move(handler);
+  return id;
+}
+
+void Cluster::unsubscribe(std::uint64_t id) {
+  std::lock_guard lock(mutex_);
+  subscribers_.erase(id);
+}
+
+// Locked. Posting under the lock keeps events in the order they happened.
+void Cluster::emit(MembershipEvent event) {
+  if (subscribers_.empty()) return;
+  asio::post(events_strand_, [this, event = std::move(event)] {
+    std::vector<std::function<void(const MembershipEvent&)>> handlers;
+    {
+      std::lock_guard lock(mutex_);
+      for (const auto& [id, h] : subscribers_) handlers.push_back(h);
+    }
+    for (const auto& h : handlers) {
+      try {
+        h(event);
+      } catch (const std::exception& e) {
+        spdlog::error("flyrpc: membership subscriber threw: {}", e.what());
+      }
+    }
+  });
+}
+
+bool Cluster::wait_until(const std::function<bool(const ClusterView&)>& ready,
+                         std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  return changed_.wait_for(lock, timeout, [&] { return ready(*view_.load()); });
+}
+
+std::string Cluster::last_join_error() const {
+  std::lock_guard lock(mutex_);
+  return last_join_error_;
+}
+
+void Cluster::leave() {
+  std::vector<std::shared_ptr<detail::Peer>> peers;
+  {
+    std::lock_guard lock(mutex_);
+    if (leaving_) return;
+    leaving_ = true;
+    for (auto& [address, t] : targets_) t.timer->cancel();
+    for (const auto& [name, m] : members_) peers.push_back(m->peer);
+    for (const auto& [id, p] : pending_) peers.push_back(p);
+  }
+  asio::post(io_, [this] {
+    asio::error_code ec;
+    acceptor_.close(ec);
+    resolver_.cancel();
+  });
+  for (const auto& p : peers) {
+    p->send([](detail::Buffer& out) { wire::encode_goodbye(out, "node stopping"); });
+    p->close_after_flush("this node is stopping");
+  }
+}
+
+}  // namespace fly::cluster

@@ -1,0 +1,154 @@
+// Membership: who is connected, which connection is *the* one for each pair,
+// what each member exports, and the region table built from it. Also the
+// listener and the dialer (seeds, gossip, DNS, reconnect with back-off).
+//
+// Threading: PeerEvents callbacks arrive on peers' strands, dial and accept
+// completions on I/O threads, API calls on user threads; all membership state
+// is guarded by one mutex (changes are rare: joins, leaves, announces). The
+// read path — view() — takes no lock. Subscriber callbacks run in order on a
+// strand of their own, never under the mutex.
+#pragma once
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "cluster/cluster_view.hpp"
+#include "cluster/snapshot.hpp"
+#include "fly/function.hpp"
+#include "fly/node.hpp"
+#include "net/peer.hpp"
+
+namespace fly::cluster {
+
+struct ClusterSettings {
+  std::string name;
+  std::string region;
+  bool hidden = false;
+  std::string cookie;
+  std::string listen_host;  ///< "" = do not listen
+  std::uint16_t port = 4370;
+  std::string advertise_address;
+  std::chrono::milliseconds heartbeat_interval{1000};
+  std::chrono::milliseconds heartbeat_timeout{4000};
+  std::chrono::milliseconds handshake_timeout{5000};
+  std::chrono::milliseconds reconnect_min{100};
+  std::chrono::milliseconds reconnect_max{5000};
+  std::size_t max_frame_size = 16 * 1024 * 1024;
+  std::size_t max_pending_handshakes = 64;
+};
+
+class Cluster final : public net::PeerEvents {
+ public:
+  Cluster(asio::io_context& io, ClusterSettings settings, FunctionRegistry& functions,
+          net::CallHandler& calls);
+  ~Cluster() override;
+
+  /// Listens (throws fly::ConfigError if it cannot) and publishes this node.
+  void start();
+  /// Dials `address` ("host:port") now and keeps it as a permanent target:
+  /// redialled with back-off whenever it is not connected. Thread-safe.
+  void add_seed(const std::string& address);
+  /// Stops accepting, says GOODBYE to every peer and closes them.
+  void leave();
+
+  /// The region table (lock-free; see SnapshotCell::read's contract).
+  const ClusterView& view() const { return view_.read(); }
+  std::shared_ptr<const ClusterView> snapshot() const { return view_.load(); }
+
+  /// Re-announces this node's functions to every peer.
+  void functions_changed();
+
+  std::uint16_t listen_port() const noexcept { return listen_port_; }
+  const ClusterSettings& settings() const noexcept { return settings_; }
+
+  std::uint64_t subscribe(std::function<void(const MembershipEvent&)> handler);
+  void unsubscribe(std::uint64_t id);
+
+  /// Waits until `ready(view)` holds or `timeout` passes.
+  bool wait_until(const std::function<bool(const ClusterView&)>& ready,
+                  std::chrono::milliseconds timeout);
+
+  /// The last reason a dial or handshake failed ("" if none): for tools that
+  /// must say why they could not join.
+  std::string last_join_error() const;
+
+  // net::PeerEvents
+  void on_authenticated(const std::shared_ptr<detail::Peer>& peer) override;
+  void on_control_frame(const std::shared_ptr<detail::Peer>& peer,
+                        const wire::FrameView& frame) override;
+  void on_closed(const std::shared_ptr<detail::Peer>& peer, const net::CloseInfo& info) override;
+
+ private:
+  struct DialTarget {
+    std::string address;
+    bool permanent = false;  ///< seeds and DNS: retried forever
+    std::string name;        ///< learned at authentication
+    unsigned attempts = 0;
+    bool in_progress = false;
+    std::unique_ptr<asio::steady_timer> timer;
+  };
+
+  void accept_next();
+  void on_accept(asio::ip::tcp::socket socket);
+  void dial(const std::string& address, bool permanent);              // locked
+  void attempt(const std::string& address);                           // unlocked
+  void connect_resolved(const std::string& address, asio::ip::tcp::resolver::results_type r);
+  void dial_failed(const std::string& address, const std::string& why);  // unlocked
+  void schedule_retry(DialTarget& target);                               // locked
+  std::shared_ptr<detail::Peer> make_peer(asio::ip::tcp::socket socket,
+                                          const std::string& dialed_address);
+  wire::Hello hello_for(const asio::ip::tcp::socket& socket) const;
+  bool is_decider_for(const std::string& peer_name) const { return settings_.name < peer_name; }
+  void refuse(const std::shared_ptr<detail::Peer>& peer, wire::RefuseReason reason,
+              const std::string& message);
+  void send_announce(detail::Peer& peer);                        // locked
+  void send_peers(detail::Peer& peer, const std::string& except);  // locked
+  void maybe_up(const std::shared_ptr<detail::Peer>& peer);     // locked
+  void member_down(const std::string& name, const std::string& reason);  // locked
+  void publish();                                                // locked
+  void emit(MembershipEvent event);                              // locked
+  std::string self_address() const;
+  static NodeInfo info_of(const Member& m);
+
+  asio::io_context& io_;
+  ClusterSettings settings_;
+  FunctionRegistry& functions_;
+  net::CallHandler& calls_;
+  const std::uint64_t incarnation_;
+  asio::ip::tcp::acceptor acceptor_;
+  asio::ip::tcp::resolver resolver_;
+  asio::strand<asio::io_context::executor_type> events_strand_;
+  std::uint16_t listen_port_ = 0;
+
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  bool leaving_ = false;
+  std::uint64_t announce_generation_ = 0;
+  /// Connections not yet members: in handshake, or waiting for ACTIVATE/ANNOUNCE.
+  std::unordered_map<std::uint64_t, std::shared_ptr<detail::Peer>> pending_;
+  std::size_t handshaking_inbound_ = 0;
+  /// Members by name (the active connection of each).
+  std::map<std::string, std::shared_ptr<const Member>, std::less<>> members_;
+  std::map<std::string, DialTarget, std::less<>> targets_;
+  std::map<std::uint64_t, std::function<void(const MembershipEvent&)>> subscribers_;
+  std::uint64_t next_subscriber_ = 1;
+  std::string last_join_error_;
+
+  SnapshotCell<ClusterView> view_;
+};
+
+}  // namespace fly::cluster

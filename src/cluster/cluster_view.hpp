@@ -1,0 +1,59 @@
+// The region table: an immutable picture of the cluster, swapped on every
+// membership change and read lock-free by every call (SnapshotCell).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "net/peer.hpp"
+
+namespace fly::cluster {
+
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+using FunctionSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
+
+struct Member {
+  std::string name;
+  std::string region;
+  std::string address;  ///< advertised "host:port" ("" if none)
+  bool hidden = false;
+  std::uint64_t incarnation = 0;
+  std::shared_ptr<detail::Peer> peer;  ///< null for this node itself
+  std::shared_ptr<const FunctionSet> functions;
+
+  bool exports(std::string_view function) const {
+    return functions && functions->find(function) != functions->end();
+  }
+};
+
+struct ClusterView {
+  /// Visible members, this node included when visible; sorted by name.
+  std::vector<std::shared_ptr<const Member>> visible;
+  /// Every connected member by name, hidden ones included (not this node).
+  std::unordered_map<std::string, std::shared_ptr<const Member>, StringHash, std::equal_to<>>
+      connected;
+  /// Visible members by region.
+  std::map<std::string, std::vector<const Member*>, std::less<>> by_region;
+
+  const Member* find_connected(std::string_view name) const {
+    auto it = connected.find(name);
+    return it == connected.end() ? nullptr : it->second.get();
+  }
+  std::vector<std::string> regions() const {
+    std::vector<std::string> out;
+    for (const auto& [region, members] : by_region) out.push_back(region);
+    return out;
+  }
+};
+
+}  // namespace fly::cluster

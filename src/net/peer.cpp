@@ -1,0 +1,362 @@
+#include "net/peer.hpp"
+
+#include <asio/bind_executor.hpp>
+#include <asio/post.hpp>
+#include <asio/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+
+namespace fly::detail {
+
+namespace {
+std::atomic<std::uint64_t> next_peer_id{1};
+
+std::string endpoint_string(const asio::ip::tcp::endpoint& ep) {
+  const auto addr = ep.address();
+  if (addr.is_v6()) return "[" + addr.to_string() + "]:" + std::to_string(ep.port());
+  return addr.to_string() + ":" + std::to_string(ep.port());
+}
+
+// Read-buffer memory kept between frames; a larger buffer (after a large
+// frame) is released once drained.
+constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr std::size_t kKeepBuffer = 1024 * 1024;
+}  // namespace
+
+Peer::Peer(asio::ip::tcp::socket socket, net::PeerSettings settings, net::PeerEvents& events,
+           net::CallHandler& calls, std::string dialed_address)
+    : socket_(std::move(socket)),
+      strand_(asio::make_strand(socket_.get_executor())),
+      timer_(strand_),
+      settings_(std::move(settings)),
+      events_(events),
+      call_handler_(calls),
+      dialed_address_(std::move(dialed_address)),
+      id_(next_peer_id.fetch_add(1, std::memory_order_relaxed)),
+      handshake_(settings_.cookie, settings_.hello) {
+  asio::error_code ec;
+  auto remote = socket_.remote_endpoint(ec);
+  remote_address_ = ec ? std::string("unknown") : endpoint_string(remote);
+  auto local = socket_.local_endpoint(ec);
+  if (!ec) local_ip_ = local.address().to_string();
+}
+
+Peer::~Peer() = default;
+
+void Peer::start() {
+  asio::post(strand_, [self = shared_from_this()] {
+    asio::error_code ec;
+    self->socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+    self->started_at_ = self->last_recv_ = self->last_send_ = Clock::now();
+    Buffer hello;
+    self->handshake_.start(hello);
+    self->send_raw(hello);
+    self->arm_timer();
+    self->do_read();
+  });
+}
+
+void Peer::send_raw(const Buffer& frames) {
+  if (frames.empty()) return;
+  send([&](Buffer& out) { out.write(frames.data(), frames.size()); });
+}
+
+void Peer::schedule_write() {
+  asio::post(strand_, [self = shared_from_this()] { self->do_write(); });
+}
+
+// On the strand. Takes everything queued and writes it in one go.
+void Peer::do_write() {
+  {
+    std::lock_guard lock(out_mutex_);
+    if (out_.empty() || closed_) {
+      write_scheduled_ = false;
+      if (close_after_flush_ && !closed_) {
+        asio::post(strand_, [self = shared_from_this()] {
+          self->do_close({self->close_after_flush_reason_, self->authenticated(), std::nullopt,
+                          self->refused_by_us_},
+                         Errc::node_down);
+        });
+      }
+      return;
+    }
+    out_.swap(wbuf_);
+  }
+  asio::async_write(
+      socket_, asio::buffer(wbuf_.data(), wbuf_.size()),
+      asio::bind_executor(strand_, [self = shared_from_this()](const asio::error_code& ec,
+                                                                std::size_t n) {
+        if (ec) {
+          self->do_close({"write failed: " + ec.message(), self->authenticated(), std::nullopt,
+                          self->refused_by_us_},
+                         Errc::node_down);
+          return;
+        }
+        self->bytes_sent_.fetch_add(n, std::memory_order_relaxed);
+        self->last_send_ = Clock::now();
+        self->wbuf_.clear();
+        self->wbuf_.shrink_if_above(kKeepBuffer);
+        self->do_write();
+      }));
+}
+
+void Peer::do_read() {
+  if (closed_) return;
+  char* at = rbuf_.prepare(kReadChunk);
+  const std::size_t room = rbuf_.capacity() - rbuf_.size();
+  socket_.async_read_some(
+      asio::buffer(at, room),
+      asio::bind_executor(strand_, [self = shared_from_this()](const asio::error_code& ec,
+                                                                std::size_t n) {
+        if (ec) {
+          std::string reason = ec == asio::error::eof ? "connection closed by peer"
+                                                      : "read failed: " + ec.message();
+          self->do_close({reason, self->authenticated(), std::nullopt, self->refused_by_us_},
+                         Errc::node_down);
+          return;
+        }
+        self->on_read(n);
+      }));
+}
+
+void Peer::on_read(std::size_t n) {
+  if (closed_) return;
+  rbuf_.resize(rbuf_.size() + n);
+  bytes_received_.fetch_add(n, std::memory_order_relaxed);
+  last_recv_ = Clock::now();
+
+  std::size_t offset = 0;
+  while (!closed_) {
+    wire::FrameView frame;
+    std::string error;
+    const auto status = wire::parse_frame({rbuf_.data() + offset, rbuf_.size() - offset},
+                                          settings_.max_frame_size, frame, error);
+    if (status == wire::ParseStatus::need_more) break;
+    if (status == wire::ParseStatus::error) {
+      protocol_error(error);
+      return;
+    }
+    if (!handle_frame(frame)) return;
+    offset += frame.total_size;
+  }
+  if (closed_) return;
+
+  // Keep the unparsed tail at the front; make room for a frame that the
+  // header says is larger than the buffer (already checked against the max).
+  const std::size_t rest = rbuf_.size() - offset;
+  if (offset > 0 && rest > 0) std::memmove(rbuf_.data(), rbuf_.data() + offset, rest);
+  rbuf_.resize(rest);
+  if (rest == 0) {
+    rbuf_.shrink_if_above(kKeepBuffer);
+  } else if (rest >= wire::kHeaderSize) {
+    const auto* p = reinterpret_cast<const unsigned char*>(rbuf_.data());
+    const std::size_t length = (std::size_t{p[0]} << 24) | (std::size_t{p[1]} << 16) |
+                               (std::size_t{p[2]} << 8) | std::size_t{p[3]};
+    rbuf_.reserve(4 + length);
+  }
+  do_read();
+}
+
+bool Peer::handle_frame(const wire::FrameView& frame) {
+  if (!authenticated()) return handle_handshake_frame(frame);
+  std::string error;
+  switch (frame.type) {
+    case wire::FrameType::call: {
+      wire::CallView call;
+      if (!wire::decode_call(frame.payload, call, error)) {
+        protocol_error(error);
+        return false;
+      }
+      call_handler_.on_call(shared_from_this(), call);
+      return !closed_;
+    }
+    case wire::FrameType::reply:
+      handle_reply(frame);
+      return !closed_;
+    case wire::FrameType::cancel: {
+      std::uint64_t id = 0;
+      if (!wire::decode_cancel(frame.payload, id, error)) {
+        protocol_error(error);
+        return false;
+      }
+      call_handler_.on_cancel(shared_from_this(), id);
+      return true;
+    }
+    case wire::FrameType::ping:
+      return true;
+    case wire::FrameType::refuse: {
+      wire::Refuse refuse;
+      if (!wire::decode_refuse(frame.payload, refuse, error)) {
+        protocol_error(error);
+        return false;
+      }
+      do_close({"refused by peer: " + std::string(wire::to_string(refuse.reason)) +
+                    (refuse.message.empty() ? "" : " (" + refuse.message + ")"),
+                true, refuse.reason, std::nullopt},
+               Errc::node_down);
+      return false;
+    }
+    case wire::FrameType::announce:
+    case wire::FrameType::activate:
+    case wire::FrameType::peers:
+    case wire::FrameType::goodbye:
+      events_.on_control_frame(shared_from_this(), frame);
+      return !closed_;
+    case wire::FrameType::hello:
+    case wire::FrameType::auth:
+      protocol_error(std::string(wire::to_string(frame.type)) + " after the handshake");
+      return false;
+  }
+  protocol_error("unexpected frame");
+  return false;
+}
+
+bool Peer::handle_handshake_frame(const wire::FrameView& frame) {
+  Buffer out;
+  const auto step = handshake_.on_frame(frame, out);
+  send_raw(out);
+  switch (step) {
+    case wire::Handshake::Step::in_progress:
+      return true;
+    case wire::Handshake::Step::authenticated:
+      authenticated_.store(true, std::memory_order_release);
+      events_.on_authenticated(shared_from_this());
+      return !closed_;
+    case wire::Handshake::Step::failed:
+      break;
+  }
+  net::CloseInfo info;
+  info.authenticated = false;
+  if (handshake_.peer_refused()) {
+    info.refused_by_peer = handshake_.failure_reason();
+    info.reason = "refused by " + remote_address_ + ": " +
+                  wire::to_string(handshake_.failure_reason()) +
+                  (handshake_.failure_message().empty() ? ""
+                                                        : " (" + handshake_.failure_message() + ")");
+    spdlog::warn("flyrpc: {}", info.reason);
+    do_close(std::move(info), Errc::node_down);
+  } else {
+    info.refused_by_us = handshake_.failure_reason();
+    refused_by_us_ = info.refused_by_us;
+    info.reason = std::string("refused connection from ") + remote_address_ + ": " +
+                  wire::to_string(handshake_.failure_reason()) +
+                  (handshake_.failure_message().empty() ? ""
+                                                        : " (" + handshake_.failure_message() + ")");
+    spdlog::warn("flyrpc: {}", info.reason);
+    close_after_flush(info.reason);
+  }
+  return false;
+}
+
+void Peer::handle_reply(const wire::FrameView& frame) {
+  wire::ReplyView reply;
+  std::string error;
+  if (!wire::decode_reply(frame.payload, reply, error)) {
+    protocol_error(error);
+    return;
+  }
+  // A reply for a call that was withdrawn (timeout) or never made is ignored.
+  if (PendingCall* call = calls_.take(reply.request_id)) {
+    record_rtt(Clock::now() - call->sent_at);
+    call->complete(reply.status, reply.body);
+  }
+}
+
+void Peer::record_rtt(Clock::duration rtt) noexcept {
+  const auto us = static_cast<std::uint32_t>(
+      std::min<std::int64_t>(std::chrono::duration_cast<std::chrono::microseconds>(rtt).count(),
+                             UINT32_MAX));
+  const std::uint32_t old = srtt_us_.load(std::memory_order_relaxed);
+  // EWMA with gain 1/8, as TCP's SRTT; a lost update under a race is harmless.
+  srtt_us_.store(old == 0 ? us : old - old / 8 + us / 8, std::memory_order_relaxed);
+}
+
+void Peer::protocol_error(const std::string& what) {
+  const std::string reason = "protocol error from " + remote_address_ + ": " + what;
+  spdlog::warn("flyrpc: {}", reason);
+  Buffer refuse;
+  wire::encode_refuse(refuse, {wire::RefuseReason::protocol, what.substr(0, 1024)});
+  send_raw(refuse);
+  refused_by_us_ = wire::RefuseReason::protocol;
+  close_after_flush(reason);
+  // Stop reading now: nothing more from this peer is trusted.
+  asio::error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_receive, ec);
+}
+
+void Peer::arm_timer() {
+  const auto tick = std::max(std::chrono::milliseconds(10),
+                             std::min(settings_.heartbeat_interval, settings_.handshake_timeout) / 2);
+  timer_.expires_after(tick);
+  timer_.async_wait([self = shared_from_this()](const asio::error_code& ec) {
+    if (!ec) self->on_tick();
+  });
+}
+
+void Peer::on_tick() {
+  if (closed_) return;
+  const auto now = Clock::now();
+  if (!authenticated()) {
+    if (now - started_at_ >= settings_.handshake_timeout) {
+      refused_by_us_ = wire::RefuseReason::handshake_timeout;
+      Buffer refuse;
+      wire::encode_refuse(refuse, {wire::RefuseReason::handshake_timeout,
+                                   "no authentication within the handshake timeout"});
+      send_raw(refuse);
+      const std::string reason = "handshake with " + remote_address_ + " timed out";
+      spdlog::warn("flyrpc: {}", reason);
+      do_close({reason, false, std::nullopt, refused_by_us_}, Errc::node_down);
+      return;
+    }
+  } else {
+    if (now - last_recv_ >= settings_.heartbeat_timeout) {
+      do_close({"heartbeat timeout (nothing received for " +
+                    std::to_string(settings_.heartbeat_timeout.count()) + " ms)",
+                true, std::nullopt, std::nullopt},
+               Errc::node_down);
+      return;
+    }
+    if (now - last_send_ >= settings_.heartbeat_interval) {
+      send([](Buffer& out) { wire::encode_ping(out); });
+      last_send_ = now;  // counts as sent; the write completion refreshes it
+    }
+  }
+  arm_timer();
+}
+
+void Peer::close(std::string reason, Errc code) {
+  asio::post(strand_, [self = shared_from_this(), reason = std::move(reason), code]() mutable {
+    self->do_close({std::move(reason), self->authenticated(), std::nullopt, self->refused_by_us_},
+                   code);
+  });
+}
+
+void Peer::close_after_flush(std::string reason) {
+  std::unique_lock lock(out_mutex_);
+  if (out_closed_) return;
+  close_after_flush_ = true;
+  close_after_flush_reason_ = std::move(reason);
+  if (!write_scheduled_) {
+    write_scheduled_ = true;
+    lock.unlock();
+    schedule_write();
+  }
+}
+
+void Peer::do_close(net::CloseInfo info, Errc code) {
+  if (closed_) return;
+  closed_ = true;
+  {
+    std::lock_guard lock(out_mutex_);
+    out_closed_ = true;
+  }
+  timer_.cancel();
+  asio::error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  for (PendingCall* call : calls_.close()) call->fail(code, info.reason);
+  events_.on_closed(shared_from_this(), info);
+}
+
+}  // namespace fly::detail

@@ -1,0 +1,199 @@
+// One TCP connection to another node, from handshake to close.
+//
+// Threading: every socket operation, timer and frame handler of a Peer runs
+// on its strand (one I/O thread at a time). send() and close() may be called
+// from any thread. Frames queued by send() while a write is in flight leave
+// together in the next write: one syscall per batch, not per frame.
+//
+// Ownership: the Peer is held by shared_ptr — by the cluster's tables, by
+// in-flight async operations, and by callers routing a call to it. It calls
+// its PeerEvents and CallHandler by reference: both must outlive every Peer
+// (the node closes all peers and joins the I/O threads before destroying them).
+#pragma once
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "fly/detail/buffer.hpp"
+#include "net/call_table.hpp"
+#include "wire/frames.hpp"
+#include "wire/handshake.hpp"
+
+namespace fly::detail {
+class Peer;
+}
+
+namespace fly::net {
+
+/// How a connection ended, for the cluster's bookkeeping and logs.
+struct CloseInfo {
+  std::string reason;     ///< one line: "heartbeat timeout", "bad cookie", ...
+  bool authenticated = false;
+  std::optional<wire::RefuseReason> refused_by_peer;  ///< the peer sent REFUSE
+  std::optional<wire::RefuseReason> refused_by_us;    ///< we sent REFUSE
+};
+
+/// Membership side of a connection (the cluster layer). Called on the peer's strand.
+class PeerEvents {
+ public:
+  virtual ~PeerEvents() = default;
+  /// Both proofs checked... by us: the peer knows the cookie.
+  virtual void on_authenticated(const std::shared_ptr<detail::Peer>& peer) = 0;
+  /// ANNOUNCE, ACTIVATE, PEERS, GOODBYE after authentication.
+  virtual void on_control_frame(const std::shared_ptr<detail::Peer>& peer,
+                                const wire::FrameView& frame) = 0;
+  /// Exactly once per started Peer, after its pending calls were failed.
+  virtual void on_closed(const std::shared_ptr<detail::Peer>& peer, const CloseInfo& info) = 0;
+};
+
+/// Call side of a connection (the rpc layer). Called on the peer's strand.
+class CallHandler {
+ public:
+  virtual ~CallHandler() = default;
+  virtual void on_call(const std::shared_ptr<detail::Peer>& peer, const wire::CallView& call) = 0;
+  virtual void on_cancel(const std::shared_ptr<detail::Peer>& peer, std::uint64_t request_id) = 0;
+};
+
+struct PeerSettings {
+  std::string cookie;
+  wire::Hello hello;  ///< ours; the nonce is filled in per connection
+  std::size_t max_frame_size = wire::kDefaultMaxFrameSize;
+  std::chrono::milliseconds heartbeat_interval{1000};
+  std::chrono::milliseconds heartbeat_timeout{4000};
+  std::chrono::milliseconds handshake_timeout{5000};
+};
+
+}  // namespace fly::net
+
+namespace fly::detail {
+
+class Peer : public std::enable_shared_from_this<Peer> {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  /// `dialed_address` is the "host:port" we dialed ("" for an accepted one).
+  Peer(asio::ip::tcp::socket socket, net::PeerSettings settings, net::PeerEvents& events,
+       net::CallHandler& calls, std::string dialed_address);
+  ~Peer();
+  Peer(const Peer&) = delete;
+  Peer& operator=(const Peer&) = delete;
+
+  /// Sends HELLO and starts reading. Call once.
+  void start();
+
+  /// Appends one or more whole frames with `fill(Buffer&)` and schedules a
+  /// write. Thread-safe. False (nothing sent) if the connection is closed.
+  /// If `fill` throws, what it appended is dropped and the exception passes.
+  template <class Fill>
+  bool send(Fill&& fill) {
+    std::unique_lock lock(out_mutex_);
+    if (out_closed_) return false;
+    const std::size_t before = out_.size();
+    try {
+      fill(out_);
+    } catch (...) {
+      out_.resize(before);
+      throw;
+    }
+    if (!write_scheduled_) {
+      write_scheduled_ = true;
+      lock.unlock();
+      schedule_write();
+    }
+    return true;
+  }
+
+  /// Closes now; pending calls fail with `code`. Thread-safe, idempotent.
+  void close(std::string reason, Errc code = Errc::node_down);
+  /// Closes once everything queued so far has been written (REFUSE, GOODBYE).
+  void close_after_flush(std::string reason);
+
+  /// Their HELLO (valid once authenticated).
+  const wire::Hello& peer_hello() const noexcept { return handshake_.peer(); }
+  bool authenticated() const noexcept { return authenticated_.load(std::memory_order_acquire); }
+  bool outbound() const noexcept { return !dialed_address_.empty(); }
+  const std::string& dialed_address() const noexcept { return dialed_address_; }
+  /// "ip:port" of the other end, fixed at construction.
+  const std::string& remote_address() const noexcept { return remote_address_; }
+  /// Our local IP on this connection (for advertising a wildcard listener).
+  const std::string& local_ip() const noexcept { return local_ip_; }
+  std::uint64_t id() const noexcept { return id_; }
+
+  net::CallTable& calls() noexcept { return calls_; }
+  /// Smoothed round-trip time of calls on this connection, microseconds (0 = none yet).
+  std::uint32_t srtt_us() const noexcept { return srtt_us_.load(std::memory_order_relaxed); }
+  void record_rtt(Clock::duration rtt) noexcept;
+
+  std::uint64_t bytes_sent() const noexcept { return bytes_sent_.load(std::memory_order_relaxed); }
+  std::uint64_t bytes_received() const noexcept {
+    return bytes_received_.load(std::memory_order_relaxed);
+  }
+
+  // State the cluster layer keeps on the connection (guarded by its mutex).
+  bool activated = false;     ///< routable: ACTIVATE sent (decider) or received
+  bool said_goodbye = false;  ///< GOODBYE received: do not reconnect
+  bool announced = false;     ///< their ANNOUNCE arrived
+  std::shared_ptr<const void> functions;  ///< cluster's FunctionSet of the peer
+
+ private:
+  void schedule_write();
+  void do_write();
+  void do_read();
+  void on_read(std::size_t n);
+  bool handle_frame(const wire::FrameView& frame);  // false: stop reading
+  bool handle_handshake_frame(const wire::FrameView& frame);
+  void handle_reply(const wire::FrameView& frame);
+  void protocol_error(const std::string& what);
+  void arm_timer();
+  void on_tick();
+  void do_close(net::CloseInfo info, Errc code);
+  void send_raw(const Buffer& frames);
+
+  asio::ip::tcp::socket socket_;
+  asio::strand<asio::any_io_executor> strand_;
+  asio::steady_timer timer_;
+  net::PeerSettings settings_;
+  net::PeerEvents& events_;
+  net::CallHandler& call_handler_;
+  const std::string dialed_address_;
+  std::string remote_address_;
+  std::string local_ip_;
+  const std::uint64_t id_;
+
+  wire::Handshake handshake_;
+  std::atomic<bool> authenticated_{false};
+  net::CallTable calls_;
+
+  // Strand-only state.
+  Buffer rbuf_;
+  Buffer wbuf_;  // being written
+  bool closed_ = false;
+  Clock::time_point started_at_;
+  Clock::time_point last_recv_;
+  Clock::time_point last_send_;
+  std::optional<wire::RefuseReason> refused_by_us_;
+
+  // Shared with senders.
+  std::mutex out_mutex_;
+  Buffer out_;  // queued for the next write
+  bool write_scheduled_ = false;
+  bool out_closed_ = false;
+  bool close_after_flush_ = false;
+  std::string close_after_flush_reason_;
+
+  std::atomic<std::uint32_t> srtt_us_{0};
+  std::atomic<std::uint64_t> bytes_sent_{0};
+  std::atomic<std::uint64_t> bytes_received_{0};
+};
+
+}  // namespace fly::detail

@@ -1,0 +1,82 @@
+#include "node/cookie.hpp"
+
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "fly/errors.hpp"
+
+namespace fly::node {
+
+std::string cookie_file_path() {
+  const char* home = std::getenv("HOME");
+  std::string dir = (home != nullptr && *home != '\0') ? home : "";
+  if (dir.empty()) {
+    if (const passwd* pw = ::getpwuid(::geteuid())) dir = pw->pw_dir;
+  }
+  if (dir.empty()) dir = "/tmp";
+  return dir + "/.flyrpc.cookie";
+}
+
+void validate_cookie(const std::string& setting, const std::string& cookie) {
+  if (cookie.empty() || cookie.size() > 1024) {
+    throw ConfigError(setting, cookie.empty() ? "" : "<hidden>", "the cookie must be 1-1024 bytes");
+  }
+}
+
+namespace {
+std::string random_secret() {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("RAND_bytes failed");
+  std::string s;
+  for (unsigned char b : bytes) s.push_back(kAlphabet[b % (sizeof kAlphabet - 1)]);
+  return s;
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+}  // namespace
+
+std::string read_or_create_cookie() {
+  const std::string path = cookie_file_path();
+  const std::string setting = "cookie file";
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd >= 0) {
+    const std::string secret = random_secret();
+    const bool ok = ::write(fd, secret.data(), secret.size()) == static_cast<ssize_t>(secret.size());
+    ::close(fd);
+    if (!ok) throw ConfigError(setting, path, "cannot write it");
+    return secret;
+  }
+  if (errno != EEXIST) {
+    throw ConfigError(setting, path, std::string("cannot create it: ") + std::strerror(errno) +
+                                         " (or set FLY_RPC_COOKIE)");
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    throw ConfigError(setting, path, std::string("cannot stat it: ") + std::strerror(errno));
+  }
+  if ((st.st_mode & 077) != 0) {
+    throw ConfigError(setting, path, "it must be accessible by its owner only (chmod 600)");
+  }
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string cookie = trim(ss.str());
+  if (!in && !in.eof()) throw ConfigError(setting, path, "cannot read it");
+  if (cookie.empty()) throw ConfigError(setting, path, "it is empty");
+  return cookie;
+}
+
+}  // namespace fly::node

@@ -1,0 +1,489 @@
+// fly::Node: assembles the layers (cluster, rpc, discovery) and implements
+// routing, the call path's non-template half, start and stop.
+#include "fly/node.hpp"
+
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/thread_pool.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <random>
+#include <thread>
+
+#include "cluster/cluster.hpp"
+#include "discovery/dns_poller.hpp"
+#include "discovery/host_port.hpp"
+#include "fly/this_call.hpp"
+#include "node/node_options_check.hpp"
+#include "rpc/dispatcher.hpp"
+#include "wire/frames.hpp"
+
+namespace fly {
+
+namespace detail {
+
+struct NodeCore {
+  explicit NodeCore(NodeOptions o)
+      : options(std::move(o)),
+        workers(options.worker_threads),
+        work(asio::make_work_guard(io)),
+        dispatcher(functions, workers, options.max_frame_size) {}
+
+  NodeOptions options;
+  FunctionRegistry functions;
+  asio::io_context io;
+  asio::thread_pool workers;
+  asio::executor_work_guard<asio::io_context::executor_type> work;
+  rpc::Dispatcher dispatcher;
+  std::unique_ptr<cluster::Cluster> cluster;
+  std::unique_ptr<discovery::DnsPoller> dns;
+  std::vector<std::thread> io_threads;
+
+  std::mutex state_mutex;
+  std::condition_variable io_done;
+  std::size_t io_running = 0;
+  bool started = false;
+  bool stopped = false;
+};
+
+}  // namespace detail
+
+namespace {
+
+// xorshift64*: the random node choice costs a few instructions, no lock.
+std::uint64_t next_random() {
+  thread_local std::uint64_t state = std::random_device{}() | 1;
+  state ^= state >> 12;
+  state ^= state << 25;
+  state ^= state >> 27;
+  return state * 0x2545F4914F6CDD1DULL;
+}
+
+cluster::ClusterSettings cluster_settings(const NodeOptions& o) {
+  cluster::ClusterSettings s;
+  s.name = o.name;
+  s.region = o.region;
+  s.hidden = o.hidden;
+  s.cookie = o.cookie;
+  s.listen_host = o.listen_host;
+  s.port = o.port;
+  s.advertise_address = o.advertise_address;
+  s.heartbeat_interval = o.heartbeat_interval;
+  s.heartbeat_timeout = o.heartbeat_timeout;
+  s.handshake_timeout = o.handshake_timeout;
+  s.reconnect_min = o.reconnect_min;
+  s.reconnect_max = o.reconnect_max;
+  s.max_frame_size = o.max_frame_size;
+  s.max_pending_handshakes = o.max_pending_handshakes;
+  return s;
+}
+
+NodeInfo to_info(const cluster::Member& m) {
+  NodeInfo info{m.name, m.region, m.address, m.hidden, {}};
+  if (m.functions) {
+    info.functions.assign(m.functions->begin(), m.functions->end());
+    std::sort(info.functions.begin(), info.functions.end());
+  }
+  return info;
+}
+
+}  // namespace
+
+Node::Node(NodeOptions options) {
+  node::check_options(options);
+  core_ = std::make_unique<detail::NodeCore>(std::move(options));
+  core_->cluster = std::make_unique<cluster::Cluster>(
+      core_->io, cluster_settings(core_->options), core_->functions, core_->dispatcher);
+}
+
+Node::~Node() {
+  try {
+    stop();
+  } catch (const std::exception& e) {
+    spdlog::error("flyrpc: error while stopping node {}: {}", core_->options.name, e.what());
+  }
+}
+
+FunctionRegistry& Node::functions() noexcept { return core_->functions; }
+asio::any_io_executor Node::executor() const { return core_->io.get_executor(); }
+const std::string& Node::name() const noexcept { return core_->options.name; }
+const std::string& Node::region() const noexcept { return core_->options.region; }
+const std::string& Node::primary_region() const noexcept { return core_->options.primary_region; }
+bool Node::is_primary() const noexcept {
+  return core_->options.region == core_->options.primary_region;
+}
+std::uint16_t Node::listen_port() const noexcept { return core_->cluster->listen_port(); }
+
+bool Node::unexpose(std::string_view name) {
+  const bool removed = core_->functions.remove(name);
+  if (removed) functions_changed();
+  return removed;
+}
+
+void Node::functions_changed() { core_->cluster->functions_changed(); }
+
+// ---- life ----------------------------------------------------------------------
+
+void Node::start() {
+  auto& c = *core_;
+  {
+    std::lock_guard lock(c.state_mutex);
+    if (c.started) return;
+    c.started = true;
+  }
+  c.cluster->start();
+  for (unsigned i = 0; i < c.options.io_threads; ++i) {
+    {
+      std::lock_guard lock(c.state_mutex);
+      ++c.io_running;
+    }
+    c.io_threads.emplace_back([&c] {
+      c.io.run();
+      std::lock_guard lock(c.state_mutex);
+      --c.io_running;
+      c.io_done.notify_all();
+    });
+  }
+  for (const auto& seed : c.options.seeds) c.cluster->add_seed(seed);
+  if (!c.options.dns_name.empty()) {
+    discovery::DnsPollerOptions dns;
+    dns.name = c.options.dns_name;
+    if (!c.options.dns_server.empty()) {
+      dns.server = discovery::parse_dns_server("dns server", c.options.dns_server);
+    }
+    dns.interval = c.options.dns_poll_interval;
+    const std::uint16_t port = c.options.port;
+    cluster::Cluster* cl = c.cluster.get();
+    c.dns = std::make_unique<discovery::DnsPoller>(
+        c.io.get_executor(), std::move(dns),
+        [cl, port](const std::vector<asio::ip::address>& addresses) {
+          // Only ever adds: a name missing from one answer is not a dead node.
+          for (const auto& a : addresses) {
+            const std::string host = a.to_string();
+            cl->add_seed(a.is_v6() ? "[" + host + "]:" + std::to_string(port)
+                                   : host + ":" + std::to_string(port));
+          }
+        });
+    c.dns->start();
+  }
+  spdlog::info("flyrpc: node {} ({}, primary {}) started{}", c.options.name, c.options.region,
+               c.options.primary_region,
+               listen_port() ? " on port " + std::to_string(listen_port()) : " (not listening)");
+}
+
+void Node::stop() {
+  auto& c = *core_;
+  {
+    std::lock_guard lock(c.state_mutex);
+    if (!c.started || c.stopped) {
+      c.stopped = true;
+      return;
+    }
+    c.stopped = true;
+  }
+  if (c.dns) c.dns->stop();
+  // 1. Refuse new calls, let the running ones finish and reply.
+  c.dispatcher.begin_stopping();
+  if (!c.dispatcher.drain(c.options.drain_timeout)) {
+    spdlog::warn("flyrpc: node {} stopping with {} call(s) still running after {} ms",
+                 c.options.name, c.dispatcher.in_flight(), c.options.drain_timeout.count());
+  }
+  // 2. Goodbye to every peer, then close them once flushed.
+  c.cluster->leave();
+  // 3. Let the I/O threads run out of work (writes flushed, sockets closed),
+  //    but not forever.
+  c.work.reset();
+  {
+    std::unique_lock lock(c.state_mutex);
+    c.io_done.wait_for(lock, std::chrono::seconds(2), [&] { return c.io_running == 0; });
+  }
+  c.io.stop();
+  for (auto& t : c.io_threads) t.join();
+  c.io_threads.clear();
+  c.workers.join();
+}
+
+bool Node::wait_for_nodes(std::size_t n, std::chrono::milliseconds timeout) {
+  const bool self_visible = !core_->options.hidden;
+  return core_->cluster->wait_until(
+      [&](const cluster::ClusterView& v) {
+        return v.visible.size() - (self_visible ? 1 : 0) >= n;
+      },
+      timeout);
+}
+
+bool Node::wait_for_region(std::string_view region, std::chrono::milliseconds timeout) {
+  const std::string& me = core_->options.name;
+  return core_->cluster->wait_until(
+      [&](const cluster::ClusterView& v) {
+        auto it = v.by_region.find(region);
+        if (it == v.by_region.end()) return false;
+        return std::any_of(it->second.begin(), it->second.end(),
+                           [&](const cluster::Member* m) { return m->name != me; });
+      },
+      timeout);
+}
+
+// ---- membership ------------------------------------------------------------------
+
+std::vector<std::string> Node::regions() const { return core_->cluster->snapshot()->regions(); }
+
+std::vector<NodeInfo> Node::nodes() const {
+  auto view = core_->cluster->snapshot();
+  std::vector<NodeInfo> out;
+  for (const auto& m : view->visible) out.push_back(to_info(*m));
+  return out;
+}
+
+std::vector<NodeInfo> Node::region_nodes(std::string_view region) const {
+  auto view = core_->cluster->snapshot();
+  std::vector<NodeInfo> out;
+  auto it = view->by_region.find(region);
+  if (it != view->by_region.end()) {
+    for (const auto* m : it->second) out.push_back(to_info(*m));
+  }
+  return out;
+}
+
+std::uint64_t Node::subscribe(std::function<void(const MembershipEvent&)> handler) {
+  return core_->cluster->subscribe(std::move(handler));
+}
+void Node::unsubscribe(std::uint64_t id) { core_->cluster->unsubscribe(id); }
+std::string Node::last_join_error() const { return core_->cluster->last_join_error(); }
+
+// ---- routing ---------------------------------------------------------------------
+
+detail::Route Node::route_region(std::string_view region, std::string_view function) const {
+  auto& c = *core_;
+  const bool here = !c.options.hidden && region == c.options.region;
+  if (here) {
+    if (const detail::FunctionEntry* entry = c.functions.find(function)) {
+      return {entry, nullptr, nullptr, c.options.name};
+    }
+  }
+  const cluster::ClusterView& view = c.cluster->view();
+  auto it = view.by_region.find(region);
+  if (it == view.by_region.end()) {
+    validate_region("region", region);
+    throw NoNodeInRegion(std::string(region), view.regions());
+  }
+  const cluster::Member* candidates[64];
+  std::size_t n = 0;
+  std::vector<const cluster::Member*> many;  // only for regions of more than 64 nodes
+  for (const cluster::Member* m : it->second) {
+    if (!m->peer || !m->exports(function)) continue;
+    if (n < 64) {
+      candidates[n++] = m;
+    } else {
+      if (many.empty()) many.assign(candidates, candidates + n);
+      many.push_back(m);
+    }
+  }
+  const cluster::Member* const* pool = many.empty() ? candidates : many.data();
+  const std::size_t count = many.empty() ? n : many.size();
+  if (count == 0) throw UnknownFunction(std::string(function), "region " + std::string(region));
+  const cluster::Member* chosen = pool[count == 1 ? 0 : next_random() % count];
+  auto owner = view.connected.find(chosen->name)->second;  // keeps Member and Peer alive
+  return {nullptr, chosen->peer.get(), std::move(owner), chosen->name};
+}
+
+detail::Route Node::route_node(std::string_view node, std::string_view function) const {
+  auto& c = *core_;
+  if (node == c.options.name) {
+    if (const detail::FunctionEntry* entry = c.functions.find(function)) {
+      return {entry, nullptr, nullptr, c.options.name};
+    }
+    throw UnknownFunction(std::string(function), "node " + std::string(node));
+  }
+  const cluster::ClusterView& view = c.cluster->view();
+  auto it = view.connected.find(node);
+  if (it == view.connected.end() || it->second->hidden) throw NotConnected(std::string(node));
+  if (!it->second->exports(function)) {
+    throw UnknownFunction(std::string(function), "node " + std::string(node));
+  }
+  return {nullptr, it->second->peer.get(), it->second, it->second->name};
+}
+
+std::vector<detail::Route> Node::members_of(std::string_view region) const {
+  auto& c = *core_;
+  auto view = c.cluster->snapshot();
+  std::vector<detail::Route> routes;
+  for (const auto& m : view->visible) {
+    if (!region.empty() && m->region != region) continue;
+    if (!m->peer) {
+      routes.push_back({nullptr, nullptr, nullptr, c.options.name});  // this node: runs locally
+    } else {
+      routes.push_back({nullptr, m->peer.get(), m, m->name});
+    }
+  }
+  if (routes.empty() && !region.empty()) {
+    validate_region("region", region);
+    throw NoNodeInRegion(std::string(region), view->regions());
+  }
+  return routes;
+}
+
+std::chrono::milliseconds Node::effective_timeout(const CallOptions& options) const noexcept {
+  const auto inherited = this_call::remaining();
+  const bool has_inherited = inherited != std::chrono::milliseconds::max();
+  std::chrono::milliseconds t;
+  if (options.timeout.count() > 0) {
+    t = has_inherited ? std::min(options.timeout, inherited) : options.timeout;
+  } else {
+    t = has_inherited ? inherited : core_->options.call_timeout;
+  }
+  return std::max(t, std::chrono::milliseconds(1));
+}
+
+// ---- the remote call path ----------------------------------------------------------
+
+void Node::send_call(detail::Peer& peer, detail::PendingCall& pending, std::string_view function,
+                     std::chrono::milliseconds timeout,
+                     detail::FunctionRef<void(detail::Buffer&)> encode_args) {
+  pending.sent_at = std::chrono::steady_clock::now();
+  if (!peer.calls().add(pending)) {
+    pending.fail(Errc::node_down, "the connection is closed");
+    return;
+  }
+  const auto timeout_ms = static_cast<std::uint32_t>(
+      std::min<std::int64_t>(timeout.count(), std::numeric_limits<std::uint32_t>::max()));
+  const std::size_t max_frame = core_->options.max_frame_size;
+  bool sent = false;
+  try {
+    sent = peer.send([&](detail::Buffer& out) {
+      const std::size_t start = wire::begin_call(out, pending.request_id, timeout_ms, function);
+      encode_args(out);
+      if (out.size() - start > max_frame) {
+        throw BadArguments(std::string(function), "",
+                           "the arguments are " + std::to_string(out.size() - start) +
+                               " bytes, over the maximum frame size of " +
+                               std::to_string(max_frame) + " bytes");
+      }
+      wire::end_frame(out, start);
+    });
+  } catch (...) {
+    peer.calls().take(pending.request_id);
+    throw;
+  }
+  if (!sent && peer.calls().take(pending.request_id) != nullptr) {
+    pending.fail(Errc::node_down, "the connection is closed");
+  }
+}
+
+bool Node::withdraw_call(detail::Peer& peer, detail::PendingCall& pending,
+                         std::string_view function, std::chrono::milliseconds timeout) {
+  if (peer.calls().take(pending.request_id) == nullptr) return false;
+  const std::uint64_t id = pending.request_id;
+  peer.send([&](detail::Buffer& out) { wire::encode_cancel(out, id); });
+  if (core_->options.verbose_logging) {
+    spdlog::info("flyrpc TIMEOUT {} after {} ms", function, timeout.count());
+  }
+  return true;
+}
+
+// ---- async calls ---------------------------------------------------------------------
+
+namespace {
+
+// An async call in flight: owned by itself (self_) until completed once, by
+// the reply, the connection's failure, or its timer.
+class AsyncCall final : public detail::PendingCall,
+                        public std::enable_shared_from_this<AsyncCall> {
+ public:
+  using Done = std::function<void(std::exception_ptr, std::span<const char>, std::string_view)>;
+
+  AsyncCall(asio::io_context& io, Done done, std::string function, std::string node,
+            std::shared_ptr<const void> keep, detail::Peer& peer, std::chrono::milliseconds timeout)
+      : done_(std::move(done)),
+        function_(std::move(function)),
+        node_(std::move(node)),
+        keep_(std::move(keep)),
+        peer_(peer),
+        timeout_(timeout),
+        timer_(io) {}
+
+  void arm(std::shared_ptr<AsyncCall> self) {
+    self_ = self;
+    timer_.expires_after(timeout_);
+    timer_.async_wait([weak = std::weak_ptr<AsyncCall>(self)](const asio::error_code& ec) {
+      if (ec) return;
+      if (auto call = weak.lock()) call->on_timeout();
+    });
+  }
+
+  void complete(Errc status, std::span<const char> body) noexcept override {
+    if (status == Errc::ok) {
+      finish(nullptr, body);
+    } else {
+      finish(detail::make_call_error(status, body, node_, function_, timeout_), {});
+    }
+  }
+
+  void fail(Errc code, std::string_view reason) noexcept override {
+    finish(detail::make_call_error(code, {reason.data(), reason.size()}, node_, function_,
+                                   timeout_),
+           {});
+  }
+
+ private:
+  void on_timeout() {
+    if (peer_.calls().take(request_id) == nullptr) return;  // completing right now
+    const std::uint64_t id = request_id;
+    peer_.send([&](detail::Buffer& out) { wire::encode_cancel(out, id); });
+    finish(std::make_exception_ptr(Timeout(function_, node_, timeout_)), {});
+  }
+
+  void finish(std::exception_ptr e, std::span<const char> body) noexcept {
+    asio::error_code ignored;
+    timer_.cancel();
+    try {
+      done_(std::move(e), body, function_);
+    } catch (const std::exception& ex) {
+      spdlog::error("flyrpc: async completion handler threw: {}", ex.what());
+    }
+    self_.reset();  // may destroy this object: nothing after it
+  }
+
+  Done done_;
+  std::string function_;
+  std::string node_;
+  std::shared_ptr<const void> keep_;
+  detail::Peer& peer_;
+  std::chrono::milliseconds timeout_;
+  asio::steady_timer timer_;
+  std::shared_ptr<AsyncCall> self_;
+};
+
+}  // namespace
+
+void Node::start_async(AsyncStart start, AsyncDone done) {
+  auto& c = *core_;
+  if (start.route.local != nullptr) {
+    asio::post(c.workers, [this, s = std::move(start), done = std::move(done)]() mutable {
+      detail::Buffer out;
+      try {
+        FunctionRegistry::invoke_entry(*s.route.local, name(), s.args.view(), out);
+      } catch (...) {
+        done(std::current_exception(), {}, s.function);
+        return;
+      }
+      done(nullptr, out.view(), s.function);
+    });
+    return;
+  }
+  const auto timeout = effective_timeout(start.options);
+  detail::Peer& peer = *start.route.peer;
+  auto call = std::make_shared<AsyncCall>(c.io, std::move(done), start.function,
+                                          std::string(start.route.node),
+                                          start.route.keep, peer, timeout);
+  call->arm(call);
+  send_call(peer, *call, start.function, timeout, [&](detail::Buffer& out) {
+    out.write(start.args.data(), start.args.size());
+  });
+}
+
+}  // namespace fly

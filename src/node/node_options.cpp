@@ -1,0 +1,105 @@
+// NodeOptions::from_env and the validation of every option.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "discovery/host_port.hpp"
+#include "fly/node.hpp"
+#include "node/cookie.hpp"
+#include "node/node_options_check.hpp"
+
+namespace fly {
+
+namespace {
+const char* env(const char* name) {
+  const char* v = std::getenv(name);
+  return (v != nullptr && *v != '\0') ? v : nullptr;
+}
+
+std::uint16_t parse_port(const char* setting, const std::string& text) {
+  if (text.empty() || text.size() > 5 || text.find_first_not_of("0123456789") != std::string::npos) {
+    throw ConfigError(setting, text, "a port is a number from 1 to 65535");
+  }
+  const unsigned long v = std::stoul(text);
+  if (v == 0 || v > 65535) throw ConfigError(setting, text, "a port is a number from 1 to 65535");
+  return static_cast<std::uint16_t>(v);
+}
+
+std::string default_name() {
+  if (const char* id = env("FLY_MACHINE_ID")) return id;
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::strcpy(host, "node");
+  return std::string(host) + "-" + std::to_string(::getpid());
+}
+}  // namespace
+
+NodeOptions NodeOptions::from_env() {
+  NodeOptions o;
+  const RegionIdentity id = RegionIdentity::from_env();
+  o.region = id.my_region;
+  o.primary_region = id.primary_region;
+  o.name = default_name();
+  if (const char* ip = env("FLY_PRIVATE_IP")) o.listen_host = ip;
+  if (const char* port = env("FLY_RPC_PORT")) o.port = parse_port("FLY_RPC_PORT", port);
+  if (const char* cookie = env("FLY_RPC_COOKIE")) o.cookie = cookie;
+  if (const char* seeds = env("FLY_RPC_SEEDS")) {
+    for (const auto& hp : discovery::parse_host_list("FLY_RPC_SEEDS", seeds, o.port)) {
+      o.seeds.push_back(hp.to_string());
+    }
+  }
+  if (const char* name = env("FLY_RPC_DNS_NAME")) {
+    o.dns_name = discovery::parse_dns_name("FLY_RPC_DNS_NAME", name);
+  } else if (const char* app = env("FLY_APP_NAME")) {
+    o.dns_name = discovery::parse_dns_name("FLY_APP_NAME", std::string(app) + ".internal");
+  }
+  if (const char* server = env("FLY_RPC_DNS_SERVER")) {
+    o.dns_server = discovery::parse_dns_server("FLY_RPC_DNS_SERVER", server).to_string();
+  }
+  if (const char* verbose = env("FLY_RPC_VERBOSE")) {
+    const std::string v = verbose;
+    o.verbose_logging = v == "1" || v == "true" || v == "yes";
+  }
+  return o;
+}
+
+namespace node {
+
+void check_options(NodeOptions& o) {
+  if (o.name.empty()) o.name = default_name();
+  if (o.name.size() > 255 || o.name.find_first_of(" \t\r\n") != std::string::npos) {
+    throw ConfigError("node name", o.name, "a node name is 1-255 printable characters without spaces");
+  }
+  for (char c : o.name) {
+    if (c < 0x21 || c > 0x7e) {
+      throw ConfigError("node name", o.name, "a node name is 1-255 printable ASCII characters");
+    }
+  }
+  validate_region("region", o.region);
+  validate_region("primary region", o.primary_region);
+  if (o.cookie.empty()) o.cookie = read_or_create_cookie();
+  validate_cookie("cookie", o.cookie);
+  if (o.listen_host.empty() && !o.hidden) {
+    throw ConfigError("listen address", "", "only a hidden node may run without listening");
+  }
+  for (const auto& seed : o.seeds) discovery::parse_host_port("seed", seed, o.port);
+  if (o.heartbeat_interval.count() <= 0 || o.heartbeat_timeout <= o.heartbeat_interval) {
+    throw ConfigError("heartbeat timeout", std::to_string(o.heartbeat_timeout.count()) + " ms",
+                      "must be greater than the heartbeat interval (" +
+                          std::to_string(o.heartbeat_interval.count()) + " ms)");
+  }
+  if (o.max_frame_size < 64 * 1024 || o.max_frame_size > (1u << 30)) {
+    throw ConfigError("max frame size", std::to_string(o.max_frame_size),
+                      "must be between 64 KiB and 1 GiB");
+  }
+  if (o.call_timeout.count() <= 0) {
+    throw ConfigError("call timeout", std::to_string(o.call_timeout.count()), "must be positive");
+  }
+  if (o.io_threads == 0) o.io_threads = 1;
+  if (o.worker_threads == 0) o.worker_threads = 1;
+  if (o.reconnect_min.count() <= 0) o.reconnect_min = std::chrono::milliseconds(1);
+  if (o.reconnect_max < o.reconnect_min) o.reconnect_max = o.reconnect_min;
+}
+
+}  // namespace node
+}  // namespace fly

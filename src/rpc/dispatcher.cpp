@@ -1,0 +1,142 @@
+#include "rpc/dispatcher.hpp"
+
+#include <asio/post.hpp>
+#include <fmt/format.h>
+
+#include "rpc/call_context.hpp"
+
+namespace fly::rpc {
+
+struct Dispatcher::Inbound {
+  std::shared_ptr<detail::Peer> peer;
+  std::uint64_t id = 0;
+  const detail::FunctionEntry* entry = nullptr;
+  std::chrono::steady_clock::time_point deadline;
+  detail::Buffer args;
+  std::atomic<bool> cancelled{false};
+};
+
+Dispatcher::Dispatcher(FunctionRegistry& functions, asio::thread_pool& workers,
+                       std::size_t max_frame_size)
+    : functions_(functions), workers_(workers), max_frame_size_(max_frame_size) {}
+
+void Dispatcher::reply_error(detail::Peer& peer, std::uint64_t id, Errc status,
+                             std::initializer_list<std::string_view> strings) {
+  peer.send([&](detail::Buffer& out) {
+    const std::size_t start = wire::begin_reply(out, id, status);
+    if (strings.size() != 0) wire::encode_reply_strings(out, strings);
+    wire::end_frame(out, start);
+  });
+}
+
+void Dispatcher::on_call(const std::shared_ptr<detail::Peer>& peer, const wire::CallView& call) {
+  if (stopping_.load(std::memory_order_acquire)) {
+    reply_error(*peer, call.request_id, Errc::unavailable, {"node is stopping"});
+    return;
+  }
+  const detail::FunctionEntry* entry = functions_.find(call.function);
+  if (entry == nullptr) {
+    reply_error(*peer, call.request_id, Errc::unknown_function, {});
+    return;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  const auto deadline = call.timeout_ms == 0 ? std::chrono::steady_clock::time_point::max()
+                                             : now + std::chrono::milliseconds(call.timeout_ms);
+  if (entry->non_blocking()) {
+    CallContext context{deadline, nullptr, peer->peer_hello().name};
+    ScopedCallContext scope(context);
+    invoke_and_reply(*peer, call.request_id, *entry, call.args);
+    return;
+  }
+  auto inbound = std::make_shared<Inbound>();
+  inbound->peer = peer;
+  inbound->id = call.request_id;
+  inbound->entry = entry;
+  inbound->deadline = deadline;
+  inbound->args.write(call.args.data(), call.args.size());
+  in_flight_.fetch_add(1, std::memory_order_acq_rel);
+  {
+    std::lock_guard lock(mutex_);
+    running_[{peer->id(), call.request_id}] = inbound;
+  }
+  asio::post(workers_, [this, inbound] { run(inbound); });
+}
+
+void Dispatcher::run(const std::shared_ptr<Inbound>& call) {
+  // The caller has given up: do not run (and do not reply) for nothing.
+  const bool skip = call->cancelled.load(std::memory_order_acquire) ||
+                    std::chrono::steady_clock::now() >= call->deadline;
+  if (!skip) {
+    CallContext context{call->deadline, &call->cancelled, call->peer->peer_hello().name};
+    ScopedCallContext scope(context);
+    invoke_and_reply(*call->peer, call->id, *call->entry, call->args.view(), &call->cancelled);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    running_.erase({call->peer->id(), call->id});
+  }
+  finished();
+}
+
+void Dispatcher::invoke_and_reply(detail::Peer& peer, std::uint64_t id,
+                                  const detail::FunctionEntry& entry, std::span<const char> args,
+                                  const std::atomic<bool>* cancelled) {
+  msgpack::zone& zone = detail::scratch_zone();
+  msgpack::object decoded;
+  std::string error;
+  if (!detail::decode_value(zone, args.data(), args.size(), decoded, error)) {
+    reply_error(peer, id, Errc::bad_arguments, {entry.signature(), error});
+    return;
+  }
+  thread_local detail::Buffer result;
+  result.clear();
+  detail::InvokeFailure failure;
+  const auto status = entry.invoke(decoded, result, failure);
+  // Cancelled while running: the caller is gone, the result would be wasted.
+  if (cancelled != nullptr && cancelled->load(std::memory_order_acquire)) return;
+  switch (status) {
+    case detail::InvokeStatus::ok:
+      break;
+    case detail::InvokeStatus::bad_arguments:
+      reply_error(peer, id, Errc::bad_arguments, {entry.signature(), failure.message});
+      return;
+    case detail::InvokeStatus::threw:
+      reply_error(peer, id, Errc::remote_error, {failure.type, failure.message});
+      return;
+  }
+  if (result.size() + 64 > max_frame_size_) {
+    reply_error(peer, id, Errc::remote_error,
+                {"fly::FrameTooLarge",
+                 fmt::format("the result is {} bytes, over the maximum frame size of {} bytes",
+                             result.size(), max_frame_size_)});
+    result.shrink_if_above(1024 * 1024);
+    return;
+  }
+  peer.send([&](detail::Buffer& out) {
+    const std::size_t start = wire::begin_reply(out, id, Errc::ok);
+    out.write(result.data(), result.size());
+    wire::end_frame(out, start);
+  });
+  result.shrink_if_above(1024 * 1024);
+}
+
+void Dispatcher::on_cancel(const std::shared_ptr<detail::Peer>& peer, std::uint64_t request_id) {
+  std::lock_guard lock(mutex_);
+  auto it = running_.find({peer->id(), request_id});
+  if (it != running_.end()) it->second->cancelled.store(true, std::memory_order_release);
+}
+
+void Dispatcher::finished() {
+  if (in_flight_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    std::lock_guard lock(mutex_);
+    drained_.notify_all();
+  }
+}
+
+bool Dispatcher::drain(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  return drained_.wait_for(lock, timeout,
+                           [&] { return in_flight_.load(std::memory_order_acquire) == 0; });
+}
+
+}  // namespace fly::rpc

@@ -1,0 +1,57 @@
+// The callee side of calls: looks the function up, runs it (inline on the
+// I/O thread when exposed non-blocking, else on the worker pool), and sends
+// exactly one REPLY — unless the caller cancelled first.
+#pragma once
+
+#include <asio/thread_pool.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include "fly/function.hpp"
+#include "net/peer.hpp"
+
+namespace fly::rpc {
+
+class Dispatcher final : public net::CallHandler {
+ public:
+  Dispatcher(FunctionRegistry& functions, asio::thread_pool& workers, std::size_t max_frame_size);
+
+  void on_call(const std::shared_ptr<detail::Peer>& peer, const wire::CallView& call) override;
+  void on_cancel(const std::shared_ptr<detail::Peer>& peer, std::uint64_t request_id) override;
+
+  /// From now on, new calls are refused with `unavailable` ("node is stopping").
+  void begin_stopping() noexcept { stopping_.store(true, std::memory_order_release); }
+  /// Waits until no handler runs or is queued, up to `timeout`; false if some remain.
+  bool drain(std::chrono::milliseconds timeout);
+  /// Handlers running or queued.
+  std::size_t in_flight() const noexcept { return in_flight_.load(std::memory_order_acquire); }
+
+ private:
+  struct Inbound;
+  void run(const std::shared_ptr<Inbound>& call);
+  /// Runs `entry` on `args` and sends the REPLY to `peer`.
+  void invoke_and_reply(detail::Peer& peer, std::uint64_t id, const detail::FunctionEntry& entry,
+                        std::span<const char> args, const std::atomic<bool>* cancelled = nullptr);
+  static void reply_error(detail::Peer& peer, std::uint64_t id, Errc status,
+                          std::initializer_list<std::string_view> strings);
+  void finished();
+
+  FunctionRegistry& functions_;
+  asio::thread_pool& workers_;
+  const std::size_t max_frame_size_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<std::size_t> in_flight_{0};
+  std::mutex mutex_;
+  std::condition_variable drained_;
+  /// Calls queued or running on workers, by (peer id, request id), for CANCEL.
+  std::map<std::pair<std::uint64_t, std::uint64_t>, std::shared_ptr<Inbound>> running_;
+};
+
+}  // namespace fly::rpc

@@ -1,0 +1,228 @@
+// Nodes in one process over real loopback sockets: the call path, every
+// outcome, async forms and multicall.
+#include <gtest/gtest.h>
+
+#include <asio/use_future.hpp>
+#include <atomic>
+#include <future>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "fly/node.hpp"
+#include "fly/this_call.hpp"
+#include "support/wait.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+fly::NodeOptions options(const std::string& name, const std::string& region,
+                         const std::vector<std::string>& seeds = {}) {
+  fly::NodeOptions o;
+  o.name = name;
+  o.region = region;
+  o.primary_region = "syd";
+  o.listen_host = "127.0.0.1";
+  o.port = 0;
+  o.cookie = "test-cookie";
+  o.seeds = seeds;
+  o.heartbeat_interval = 200ms;
+  o.heartbeat_timeout = 1000ms;
+  o.reconnect_min = 20ms;
+  o.reconnect_max = 200ms;
+  return o;
+}
+
+std::string seed_of(const fly::Node& n) { return "127.0.0.1:" + std::to_string(n.listen_port()); }
+
+void expose_common(fly::Node& n) {
+  n.expose("String.upcase", [](std::string s) {
+    for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return s;
+  });
+  n.expose("Kernel.node", [&n] { return n.name(); });
+  n.expose("Kernel.+", [](int a, int b) { return a + b; }, {.non_blocking = true});
+  n.expose("Kernel.raise", [](std::string m) -> int { throw std::invalid_argument(m); });
+  n.expose("Process.sleep", [](int ms) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (std::chrono::steady_clock::now() < until && !fly::this_call::cancelled()) {
+      std::this_thread::sleep_for(5ms);  // the function under test sleeps; not synchronisation
+    }
+  });
+  n.expose("Deadline.left", [] { return static_cast<int>(fly::this_call::remaining().count()); });
+}
+
+class ThreeRegions : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    syd = std::make_unique<fly::Node>(options("syd-1", "syd"));
+    expose_common(*syd);
+    syd->start();
+    lax1 = std::make_unique<fly::Node>(options("lax-1", "lax", {seed_of(*syd)}));
+    lax2 = std::make_unique<fly::Node>(options("lax-2", "lax", {seed_of(*syd)}));
+    hkg = std::make_unique<fly::Node>(options("hkg-1", "hkg", {seed_of(*syd)}));
+    for (auto* n : {lax1.get(), lax2.get(), hkg.get()}) {
+      expose_common(*n);
+      n->start();
+    }
+    for (auto* n : {syd.get(), lax1.get(), lax2.get(), hkg.get()}) {
+      ASSERT_TRUE(n->wait_for_nodes(3, 10s)) << n->name() << " did not see the full mesh";
+    }
+  }
+  void TearDown() override {
+    for (auto* n : {hkg.get(), lax2.get(), lax1.get(), syd.get()}) {
+      if (n) n->stop();
+    }
+  }
+  std::unique_ptr<fly::Node> syd, lax1, lax2, hkg;
+};
+
+TEST_F(ThreeRegions, RegionTableAgreesEverywhere) {
+  for (auto* n : {syd.get(), lax1.get(), lax2.get(), hkg.get()}) {
+    EXPECT_EQ(n->regions(), (std::vector<std::string>{"hkg", "lax", "syd"})) << n->name();
+    auto lax = n->region_nodes("lax");
+    ASSERT_EQ(lax.size(), 2u) << n->name();
+    EXPECT_EQ(lax[0].name, "lax-1");
+    EXPECT_EQ(lax[1].name, "lax-2");
+  }
+}
+
+TEST_F(ThreeRegions, RpcRegionReachesBothNodesOfTheRegion) {
+  std::map<std::string, int> served;
+  for (int i = 0; i < 1000; ++i) {
+    EXPECT_EQ(hkg->rpc_region<std::string>("lax", "String.upcase", "fly"), "FLY");
+    served[hkg->rpc_region<std::string>("lax", "Kernel.node")]++;
+  }
+  EXPECT_EQ(served.size(), 2u);
+  EXPECT_GT(served["lax-1"], 0);
+  EXPECT_GT(served["lax-2"], 0);
+}
+
+TEST_F(ThreeRegions, PrimaryAliasAndRpcPrimary) {
+  EXPECT_EQ(lax1->rpc_primary<std::string>("Kernel.node"), "syd-1");
+  EXPECT_EQ(lax1->rpc_region<std::string>(fly::primary, "Kernel.node"), "syd-1");
+  EXPECT_EQ(lax1->rpc_region<int>(fly::primary, "Kernel.+", 1, 2, fly::timeout(2s)), 3);
+  EXPECT_FALSE(lax1->is_primary());
+  EXPECT_TRUE(syd->is_primary());
+}
+
+TEST_F(ThreeRegions, OwnRegionRunsInTheCallingThread) {
+  std::thread::id ran_on;
+  lax1->expose("Thread.id", [&ran_on] {
+    ran_on = std::this_thread::get_id();
+    return 1;
+  });
+  EXPECT_EQ(lax1->rpc_region<int>("lax", "Thread.id"), 1);
+  EXPECT_EQ(ran_on, std::this_thread::get_id());
+  EXPECT_EQ(lax1->rpc_region<std::string>("lax", "Kernel.node"), "lax-1");
+}
+
+TEST_F(ThreeRegions, RpcToANamedNode) {
+  EXPECT_EQ(syd->rpc<std::string>("lax-2", "Kernel.node"), "lax-2");
+  EXPECT_EQ(syd->rpc<std::string>("syd-1", "Kernel.node"), "syd-1");
+  EXPECT_THROW(syd->rpc<std::string>("nobody", "Kernel.node"), fly::NotConnected);
+}
+
+TEST_F(ThreeRegions, EveryErrorIsTyped) {
+  try {
+    syd->rpc_region<int>("ord", "Kernel.+", 1, 2);
+    FAIL();
+  } catch (const fly::NoNodeInRegion& e) {
+    EXPECT_EQ(e.region(), "ord");
+    EXPECT_EQ(e.available_regions(), (std::vector<std::string>{"hkg", "lax", "syd"}));
+  }
+  EXPECT_THROW(syd->rpc_region<int>("lax", "Nope.nope"), fly::UnknownFunction);
+  try {
+    syd->rpc_region<int>("lax", "Kernel.+", "one", 2);
+    FAIL();
+  } catch (const fly::BadArguments& e) {
+    EXPECT_EQ(e.expected_signature(), "Kernel.+(int, int) -> int");
+    EXPECT_EQ(e.detail(), "argument 1: expected int, got string");
+  }
+  try {
+    syd->rpc_region<int>("hkg", "Kernel.raise", "boom");
+    FAIL();
+  } catch (const fly::RemoteError& e) {
+    EXPECT_EQ(e.node(), "hkg-1");
+    EXPECT_EQ(e.function(), "Kernel.raise");
+    EXPECT_EQ(e.exception_type(), "std::invalid_argument");
+    EXPECT_EQ(e.remote_message(), "boom");
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    syd->rpc_region<void>("hkg", "Process.sleep", 5000, fly::timeout(200ms));
+    FAIL();
+  } catch (const fly::Timeout& e) {
+    EXPECT_EQ(e.timeout(), 200ms);
+    EXPECT_EQ(e.node(), "hkg-1");
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+}
+
+TEST_F(ThreeRegions, DeadlineTravelsWithTheCall) {
+  const int left = syd->rpc_region<int>("hkg", "Deadline.left", fly::timeout(3s));
+  EXPECT_GT(left, 2000);
+  EXPECT_LE(left, 3000);
+}
+
+TEST_F(ThreeRegions, ConcurrentCallersNeverGetCrossedReplies) {
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 100; ++i) {
+        if (syd->rpc_region<int>("lax", "Kernel.+", t * 1000, i) != t * 1000 + i) ++wrong;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+TEST_F(ThreeRegions, AsyncWithCallbackAndFuture) {
+  std::promise<int> got;
+  syd->async_rpc_region<int>("lax", "Kernel.+", 40, 2,
+                             [&](std::exception_ptr e, int r) { e ? got.set_exception(e) : got.set_value(r); });
+  EXPECT_EQ(got.get_future().get(), 42);
+  auto f = syd->async_rpc_region<std::string>("hkg", "String.upcase", std::string("fly"), asio::use_future);
+  EXPECT_EQ(f.get(), "FLY");
+  auto err = syd->async_rpc_region<int>("hkg", "Kernel.raise", "x", asio::use_future);
+  EXPECT_THROW(err.get(), fly::RemoteError);
+  auto slow = syd->async_rpc_region<void>("hkg", "Process.sleep", 5000, fly::timeout(100ms), asio::use_future);
+  EXPECT_THROW(slow.get(), fly::Timeout);
+  auto local = syd->async_rpc_region<int>("syd", "Kernel.+", 1, 1, asio::use_future);
+  EXPECT_EQ(local.get(), 2);
+}
+
+TEST_F(ThreeRegions, MulticallGivesOneOutcomePerNode) {
+  auto results = syd->multicall_region<std::string>("lax", "Kernel.node");
+  ASSERT_EQ(results.size(), 2u);
+  std::set<std::string> names;
+  for (auto& r : results) {
+    ASSERT_TRUE(r.ok());
+    names.insert(r.get());
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"lax-1", "lax-2"}));
+  lax2->unexpose("Kernel.node");
+  auto mixed = syd->multicall<std::string>("Kernel.node");
+  ASSERT_EQ(mixed.size(), 4u);
+  int ok = 0, failed = 0;
+  for (auto& r : mixed) (r.ok() ? ok : failed)++;
+  EXPECT_EQ(ok, 3);
+  EXPECT_EQ(failed, 1);
+}
+
+TEST(Cookie, WrongCookieIsRefused) {
+  fly::Node a(options("a", "syd"));
+  a.start();
+  auto bo = options("b", "lax", {seed_of(a)});
+  bo.cookie = "another-cookie";
+  fly::Node b(bo);
+  b.start();
+  EXPECT_FALSE(b.wait_for_nodes(1, 1500ms));
+  EXPECT_EQ(a.nodes().size(), 1u);
+  EXPECT_NE(b.last_join_error().find("bad_cookie"), std::string::npos) << b.last_join_error();
+}
+
+}  // namespace

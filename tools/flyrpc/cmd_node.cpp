@@ -1,0 +1,118 @@
+// flyrpc node: runs a cluster node until SIGINT/SIGTERM, then leaves
+// gracefully. Prints one line per event on stdout (tests and the demo read
+// them): "listening <address>", "up <name> <region>", "down <name> <region> <reason>".
+#include <fmt/format.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <mutex>
+
+#include "builtins.hpp"
+#include "cli_common.hpp"
+#include "commands.hpp"
+#include "discovery/host_port.hpp"
+
+namespace flyrpc_cli {
+
+namespace {
+struct NodeFlags {
+  std::string name;
+  std::string listen;
+  std::string seeds;
+  std::string region;
+  std::string primary;
+  bool hidden = false;
+  int heartbeat_ms = 0;
+  int heartbeat_timeout_ms = 0;
+};
+
+void emit_line(const std::string& line) {
+  static std::mutex m;
+  std::lock_guard lock(m);
+  std::fputs(line.c_str(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
+int run_node(const NodeFlags& f) {
+  fly::NodeOptions o = fly::NodeOptions::from_env();
+  if (!f.name.empty()) o.name = f.name;
+  if (!f.region.empty()) o.region = f.region;
+  if (!f.primary.empty()) o.primary_region = f.primary;
+  o.hidden = f.hidden;
+  if (!f.listen.empty()) {
+    // Port 0 (any free port) is allowed here; print the chosen one.
+    std::string text = f.listen;
+    bool any_port = text.size() > 2 && text.ends_with(":0");
+    auto hp = fly::discovery::parse_host_port("--listen", any_port ? text.substr(0, text.size() - 2) : text,
+                                              any_port ? 1 : o.port);
+    o.listen_host = hp.host;
+    o.port = any_port ? 0 : hp.port;
+  }
+  if (!f.seeds.empty()) {
+    o.seeds.clear();
+    for (const auto& hp : fly::discovery::parse_host_list("--seeds", f.seeds, o.port ? o.port : 4370)) {
+      o.seeds.push_back(hp.to_string());
+    }
+  }
+  if (f.heartbeat_ms > 0) o.heartbeat_interval = std::chrono::milliseconds(f.heartbeat_ms);
+  if (f.heartbeat_timeout_ms > 0) {
+    o.heartbeat_timeout = std::chrono::milliseconds(f.heartbeat_timeout_ms);
+  }
+
+  // Block the stop signals before any thread starts, then wait for them here.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  fly::Node node(o);
+  expose_builtins(node);
+  node.subscribe([](const fly::MembershipEvent& e) {
+    if (e.kind == fly::MembershipEvent::Kind::up) {
+      emit_line(fmt::format("up {} {} {}", e.node.name, e.node.region, e.node.address));
+    } else {
+      emit_line(fmt::format("down {} {} {}", e.node.name, e.node.region, e.reason));
+    }
+  });
+  node.start();
+  const std::string host = o.listen_host.find(':') != std::string::npos ? "[" + o.listen_host + "]"
+                                                                          : o.listen_host;
+  if (node.listen_port() != 0) {
+    emit_line(fmt::format("listening {}:{} {} {}", host, node.listen_port(), node.name(),
+                          node.region()));
+  } else {
+    emit_line(fmt::format("hidden {} {}", node.name(), node.region()));
+  }
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  emit_line(fmt::format("stopping ({})", sig == SIGINT ? "SIGINT" : "SIGTERM"));
+  node.stop();
+  emit_line("stopped");
+  return 0;
+}
+}  // namespace
+
+Runner add_node_command(CLI::App& app) {
+  auto flags = std::make_shared<NodeFlags>();
+  CLI::App* cmd = app.add_subcommand("node", "Run a cluster node until SIGINT/SIGTERM");
+  cmd->add_option("--name", flags->name, "Node name, unique in the cluster (default: FLY_MACHINE_ID, else host-pid)");
+  cmd->add_option("--listen", flags->listen, "HOST:PORT to listen on (default: FLY_PRIVATE_IP or 127.0.0.1, port FLY_RPC_PORT or 4370); port 0 picks one");
+  cmd->add_option("--seeds", flags->seeds, "Nodes to join, HOST:PORT,... (default: FLY_RPC_SEEDS)");
+  cmd->add_option("--region", flags->region, "This node's region (stands in for MY_REGION)");
+  cmd->add_option("--primary", flags->primary, "The primary region (stands in for PRIMARY_REGION)");
+  cmd->add_flag("--hidden", flags->hidden, "Join as a hidden node: can call, never routed to");
+  cmd->add_option("--heartbeat-ms", flags->heartbeat_ms, "Heartbeat interval (default 1000)");
+  cmd->add_option("--heartbeat-timeout-ms", flags->heartbeat_timeout_ms, "Declare a silent peer down after this (default 4000)");
+  cmd->footer(
+      "The cookie comes from FLY_RPC_COOKIE, else ~/.flyrpc.cookie (created on first use).\n"
+      "Exports String.upcase, Kernel.+, Fly.my_region, Fly.primary_region, Kernel.node,\n"
+      "Process.sleep, Kernel.raise, Echo.bytes and Fly.region_table.\n"
+      "Examples:\n"
+      "  flyrpc node --name syd-1 --region syd --primary syd --listen 127.0.0.1:4370\n"
+      "  flyrpc node --name lax-1 --region lax --primary syd --listen 127.0.0.1:4371 --seeds 127.0.0.1:4370");
+  return [flags] { return run_node(*flags); };
+}
+
+}  // namespace flyrpc_cli
