@@ -25,9 +25,17 @@ test_pkgs=(
   dnsmasq-base         # a real DNS server for discovery tests (binary only, no service)
   iproute2             # network namespaces for partition tests
   procps               # pgrep/ps used by process tests
+  prometheus           # a real Prometheus (+ promtool) scrapes /metrics in the telemetry tests
 )
 fuzz_pkgs=(clang libclang-rt-14-dev)
-bench_pkgs=(erlang-nox libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler)
+# The peers of the cross-system benchmark (bench/run.sh, bench/harness): only
+# `make bench` needs them, never the build or the tests.
+bench_pkgs=(
+  erlang-nox              # Erlang/OTP: the :erpc server and client nodes, epmd, erlc
+  libgrpc++-dev           # gRPC C++: the unary sync/callback server and client
+  protobuf-compiler-grpc  # grpc_cpp_plugin: generates the service from bench.proto
+  libprotobuf-dev protobuf-compiler  # protoc and the protobuf runtime
+)
 
 groups=("$@")
 [[ ${#groups[@]} -eq 0 ]] && groups=(build)

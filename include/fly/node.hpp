@@ -194,6 +194,8 @@ class Node {
 
   /// Waits until at least `n` other visible nodes are connected.
   bool wait_for_nodes(std::size_t n, std::chrono::milliseconds timeout);
+  /// Waits until the node named `name` is connected.
+  bool wait_for_node(std::string_view name, std::chrono::milliseconds timeout);
   /// Waits until a visible node of `region` (other than this one) is connected.
   bool wait_for_region(std::string_view region, std::chrono::milliseconds timeout);
 

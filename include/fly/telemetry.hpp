@@ -131,6 +131,7 @@ class Telemetry {
  private:
   struct State;
   void dispatch(Event event, const Measurements& measurements, const Metadata& metadata) noexcept;
+  void detach_failed(const void* entry, Event event, const char* what) noexcept;
 
   std::atomic<std::uint32_t> mask_{0};  // bit e set <=> some handler wants Event e
   std::unique_ptr<State> state_;

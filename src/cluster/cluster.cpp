@@ -105,6 +105,7 @@ std::shared_ptr<detail::Peer> Cluster::make_peer(asio::ip::tcp::socket socket,
   ps.heartbeat_interval = settings_.heartbeat_interval;
   ps.heartbeat_timeout = settings_.heartbeat_timeout;
   ps.handshake_timeout = settings_.handshake_timeout;
+  ps.verbose = settings_.verbose;
   return std::make_shared<detail::Peer>(std::move(socket), std::move(ps), *this, calls_,
                                         dialed_address);
 }
@@ -258,6 +259,7 @@ void Cluster::schedule_retry(DialTarget& t) {
 
 void Cluster::refuse(const std::shared_ptr<detail::Peer>& peer, wire::RefuseReason reason,
                      const std::string& message) {
+  peer->refused = true;
   peer->send([&](detail::Buffer& out) { wire::encode_refuse(out, {reason, message}); });
   peer->close_after_flush(std::string(wire::to_string(reason)) + ": " + message);
 }
@@ -278,7 +280,7 @@ void Cluster::on_authenticated(const std::shared_ptr<detail::Peer>& peer) {
   }
   auto existing = members_.find(h.name);
   if (existing != members_.end()) {
-    if (existing->second->incarnation != h.incarnation) {
+    if (existing->second.member->incarnation != h.incarnation) {
       spdlog::warn(
           "flyrpc: refusing {}: a node named \"{}\" is already connected (a restarted node is "
           "accepted once the old connection is declared down)",
@@ -321,6 +323,11 @@ void Cluster::on_authenticated(const std::shared_ptr<detail::Peer>& peer) {
 
 void Cluster::on_control_frame(const std::shared_ptr<detail::Peer>& peer,
                                const wire::FrameView& frame) {
+  {
+    // Frames already in flight from a connection we refused are not acted on.
+    std::lock_guard lock(mutex_);
+    if (peer->refused) return;
+  }
   std::string error;
   switch (frame.type) {
     case wire::FrameType::announce: {
@@ -332,10 +339,10 @@ void Cluster::on_control_frame(const std::shared_ptr<detail::Peer>& peer,
       peer->functions = set;
       peer->announced = true;
       auto it = members_.find(peer->peer_hello().name);
-      if (it != members_.end() && it->second->peer == peer) {
-        auto updated = std::make_shared<Member>(*it->second);
+      if (it != members_.end() && it->second.peer == peer) {
+        auto updated = std::make_shared<Member>(*it->second.member);
         updated->functions = std::move(set);
-        it->second = std::move(updated);
+        it->second.member = std::move(updated);
         publish();
       } else {
         maybe_up(peer);
@@ -370,7 +377,7 @@ void Cluster::on_control_frame(const std::shared_ptr<detail::Peer>& peer,
         std::lock_guard lock(mutex_);
         peer->said_goodbye = true;
         auto it = members_.find(peer->peer_hello().name);
-        if (it != members_.end() && it->second->peer == peer) {
+        if (it != members_.end() && it->second.peer == peer) {
           member_down(it->first, "goodbye" + (reason.empty() ? "" : " (" + reason + ")"));
         }
       }
@@ -401,7 +408,7 @@ void Cluster::on_closed(const std::shared_ptr<detail::Peer>& peer, const net::Cl
   if (peer->authenticated()) {
     name = peer->peer_hello().name;
     auto it = members_.find(name);
-    if (it != members_.end() && it->second->peer == peer) member_down(name, info.reason);
+    if (it != members_.end() && it->second.peer == peer) member_down(name, info.reason);
   }
   if (leaving_) return;
   // Redial: the address we dialled, and where the peer said it listens.
@@ -431,15 +438,19 @@ void Cluster::on_closed(const std::shared_ptr<detail::Peer>& peer, const net::Cl
 // Locked. A connection becomes the member's when it is activated and its
 // functions are known.
 void Cluster::maybe_up(const std::shared_ptr<detail::Peer>& peer) {
-  if (!peer->activated || !peer->announced || !peer->authenticated()) return;
+  if (peer->refused || !peer->activated || !peer->announced || !peer->authenticated()) return;
   const wire::Hello& h = peer->peer_hello();
   auto it = members_.find(h.name);
   if (it != members_.end()) {
-    if (it->second->peer == peer) return;
-    if (it->second->incarnation == h.incarnation) {
-      // The decider switched to this connection; the old one is closing.
-      it->second->peer->close("replaced by a newer connection", Errc::node_down);
+    if (it->second.peer == peer) return;
+    if (it->second.member->incarnation != h.incarnation) {
+      // Another live node already has this name: never replace it.
+      refuse(peer, wire::RefuseReason::duplicate_name,
+             "a live node named \"" + h.name + "\" is already in the cluster");
+      return;
     }
+    // The decider switched to this connection; the old one is closing.
+    it->second.peer->close("replaced by a newer connection", Errc::node_down);
   }
   auto m = std::make_shared<Member>();
   m->name = h.name;
@@ -449,7 +460,7 @@ void Cluster::maybe_up(const std::shared_ptr<detail::Peer>& peer) {
   m->incarnation = h.incarnation;
   m->peer = peer;
   m->functions = std::static_pointer_cast<const FunctionSet>(peer->functions);
-  members_[h.name] = m;
+  members_[h.name] = Entry{m, peer};
   pending_.erase(peer->id());
   publish();
   spdlog::info("flyrpc: node up: {} ({}{}) at {}", m->name, m->region, m->hidden ? ", hidden" : "",
@@ -460,7 +471,7 @@ void Cluster::maybe_up(const std::shared_ptr<detail::Peer>& peer) {
     std::vector<wire::PeerInfo> one{{m->name, m->region, m->address}};
     for (const auto& [name, other] : members_) {
       if (name == m->name) continue;
-      other->peer->send([&](detail::Buffer& out) { wire::encode_peers(out, one); });
+      other.peer->send([&](detail::Buffer& out) { wire::encode_peers(out, one); });
     }
   }
 }
@@ -469,7 +480,7 @@ void Cluster::maybe_up(const std::shared_ptr<detail::Peer>& peer) {
 void Cluster::member_down(const std::string& name, const std::string& reason) {
   auto it = members_.find(name);
   if (it == members_.end()) return;
-  auto m = it->second;
+  auto m = it->second.member;
   members_.erase(it);
   publish();
   spdlog::info("flyrpc: node down: {} ({}): {}", m->name, m->region, reason);
@@ -487,7 +498,8 @@ void Cluster::send_announce(detail::Peer& peer) {
 // Locked.
 void Cluster::send_peers(detail::Peer& peer, const std::string& except) {
   std::vector<wire::PeerInfo> list;
-  for (const auto& [name, m] : members_) {
+  for (const auto& [name, e] : members_) {
+    const auto& m = e.member;
     if (name == except || m->hidden || m->address.empty()) continue;
     list.push_back({m->name, m->region, m->address});
   }
@@ -497,7 +509,7 @@ void Cluster::send_peers(detail::Peer& peer, const std::string& except) {
 
 void Cluster::functions_changed() {
   std::lock_guard lock(mutex_);
-  for (const auto& [name, m] : members_) send_announce(*m->peer);
+  for (const auto& [name, e] : members_) send_announce(*e.peer);
   for (const auto& [id, p] : pending_) {
     if (p->authenticated()) send_announce(*p);
   }
@@ -513,14 +525,15 @@ void Cluster::publish() {
     self->region = settings_.region;
     self->address = self_address();
     self->incarnation = incarnation_;
+    self->is_self = true;
     auto set = std::make_shared<FunctionSet>();
     for (auto& f : functions_.list()) set->insert(std::move(f.name));
     self->functions = std::move(set);
     view->visible.push_back(std::move(self));
   }
-  for (const auto& [name, m] : members_) {
-    view->connected.emplace(name, m);
-    if (!m->hidden) view->visible.push_back(m);
+  for (const auto& [name, e] : members_) {
+    view->connected.emplace(name, e.member);
+    if (!e.member->hidden) view->visible.push_back(e.member);
   }
   std::sort(view->visible.begin(), view->visible.end(),
             [](const auto& a, const auto& b) { return a->name < b->name; });
@@ -589,7 +602,7 @@ void Cluster::leave() {
     if (leaving_) return;
     leaving_ = true;
     for (auto& [address, t] : targets_) t.timer->cancel();
-    for (const auto& [name, m] : members_) peers.push_back(m->peer);
+    for (const auto& [name, e] : members_) peers.push_back(e.peer);
     for (const auto& [id, p] : pending_) peers.push_back(p);
   }
   asio::post(io_, [this] {

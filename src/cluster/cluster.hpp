@@ -49,6 +49,7 @@ struct ClusterSettings {
   std::chrono::milliseconds reconnect_max{5000};
   std::size_t max_frame_size = 16 * 1024 * 1024;
   std::size_t max_pending_handshakes = 64;
+  bool verbose = false;
 };
 
 class Cluster final : public net::PeerEvents {
@@ -141,8 +142,12 @@ class Cluster final : public net::PeerEvents {
   /// Connections not yet members: in handshake, or waiting for ACTIVATE/ANNOUNCE.
   std::unordered_map<std::uint64_t, std::shared_ptr<detail::Peer>> pending_;
   std::size_t handshaking_inbound_ = 0;
-  /// Members by name (the active connection of each).
-  std::map<std::string, std::shared_ptr<const Member>, std::less<>> members_;
+  /// Members by name, with the connection that serves each (owned here).
+  struct Entry {
+    std::shared_ptr<const Member> member;
+    std::shared_ptr<detail::Peer> peer;
+  };
+  std::map<std::string, Entry, std::less<>> members_;
   std::map<std::string, DialTarget, std::less<>> targets_;
   std::map<std::uint64_t, std::function<void(const MembershipEvent&)>> subscribers_;
   std::uint64_t next_subscriber_ = 1;

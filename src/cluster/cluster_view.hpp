@@ -28,7 +28,10 @@ struct Member {
   std::string address;  ///< advertised "host:port" ("" if none)
   bool hidden = false;
   std::uint64_t incarnation = 0;
-  std::shared_ptr<detail::Peer> peer;  ///< null for this node itself
+  /// The connection (empty for this node itself). Weak: a view may outlive
+  /// the node in a thread's cache, and must not keep sockets alive.
+  std::weak_ptr<detail::Peer> peer;
+  bool is_self = false;
   std::shared_ptr<const FunctionSet> functions;
 
   bool exports(std::string_view function) const {

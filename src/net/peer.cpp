@@ -234,16 +234,19 @@ bool Peer::handle_handshake_frame(const wire::FrameView& frame) {
                   wire::to_string(handshake_.failure_reason()) +
                   (handshake_.failure_message().empty() ? ""
                                                         : " (" + handshake_.failure_message() + ")");
-    spdlog::warn("flyrpc: {}", info.reason);
+    spdlog::log(outbound() ? spdlog::level::debug : spdlog::level::warn, "flyrpc: {}", info.reason);
     do_close(std::move(info), Errc::node_down);
   } else {
     info.refused_by_us = handshake_.failure_reason();
     refused_by_us_ = info.refused_by_us;
-    info.reason = std::string("refused connection from ") + remote_address_ + ": " +
+    info.reason = std::string("refused ") + (outbound() ? "connection to " : "connection from ") +
+                  remote_address_ + ": " +
                   wire::to_string(handshake_.failure_reason()) +
                   (handshake_.failure_message().empty() ? ""
                                                         : " (" + handshake_.failure_message() + ")");
-    spdlog::warn("flyrpc: {}", info.reason);
+    // Inbound refusals are the ones an operator must see (a wrong cookie,
+    // a port scan); our own failed dials are reported by the dialer.
+    spdlog::log(outbound() ? spdlog::level::debug : spdlog::level::warn, "flyrpc: {}", info.reason);
     close_after_flush(info.reason);
   }
   return false;
@@ -258,7 +261,13 @@ void Peer::handle_reply(const wire::FrameView& frame) {
   }
   // A reply for a call that was withdrawn (timeout) or never made is ignored.
   if (PendingCall* call = calls_.take(reply.request_id)) {
-    record_rtt(Clock::now() - call->sent_at);
+    const auto rtt = Clock::now() - call->sent_at;
+    record_rtt(rtt);
+    if (settings_.verbose) {
+      spdlog::info("flyrpc RESP {} from {} ({}): {} in {} us", call->function_name,
+                   handshake_.peer().name, handshake_.peer().region, to_string(reply.status),
+                   std::chrono::duration_cast<std::chrono::microseconds>(rtt).count());
+    }
     call->complete(reply.status, reply.body);
   }
 }

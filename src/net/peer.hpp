@@ -71,6 +71,7 @@ struct PeerSettings {
   std::chrono::milliseconds heartbeat_interval{1000};
   std::chrono::milliseconds heartbeat_timeout{4000};
   std::chrono::milliseconds handshake_timeout{5000};
+  bool verbose = false;  ///< log RESP lines (NodeOptions::verbose_logging)
 };
 
 }  // namespace fly::net
@@ -143,6 +144,7 @@ class Peer : public std::enable_shared_from_this<Peer> {
   bool activated = false;     ///< routable: ACTIVATE sent (decider) or received
   bool said_goodbye = false;  ///< GOODBYE received: do not reconnect
   bool announced = false;     ///< their ANNOUNCE arrived
+  bool refused = false;       ///< we refused it: ignore whatever else it sends
   std::shared_ptr<const void> functions;  ///< cluster's FunctionSet of the peer
 
  private:

@@ -31,7 +31,7 @@ struct NodeCore {
       : options(std::move(o)),
         workers(options.worker_threads),
         work(asio::make_work_guard(io)),
-        dispatcher(functions, workers, options.max_frame_size) {}
+        dispatcher(functions, workers, options.max_frame_size, options.verbose_logging) {}
 
   NodeOptions options;
   FunctionRegistry functions;
@@ -63,6 +63,16 @@ std::uint64_t next_random() {
   return state * 0x2545F4914F6CDD1DULL;
 }
 
+// The number of elements of the msgpack array at `p` (the CALL's arguments),
+// for verbose logs only.
+std::size_t args_arity(const char* p) {
+  const auto b = static_cast<unsigned char>(p[0]);
+  if ((b & 0xf0) == 0x90) return b & 0x0f;
+  if (b == 0xdc) return (static_cast<std::size_t>(static_cast<unsigned char>(p[1])) << 8) |
+                        static_cast<unsigned char>(p[2]);
+  return 0;
+}
+
 cluster::ClusterSettings cluster_settings(const NodeOptions& o) {
   cluster::ClusterSettings s;
   s.name = o.name;
@@ -79,7 +89,17 @@ cluster::ClusterSettings cluster_settings(const NodeOptions& o) {
   s.reconnect_max = o.reconnect_max;
   s.max_frame_size = o.max_frame_size;
   s.max_pending_handshakes = o.max_pending_handshakes;
+  s.verbose = o.verbose_logging;
   return s;
+}
+
+// Pins the member's connection for the duration of a call. The node name
+// points into the connection's HELLO, which lives as long as the pin.
+detail::Route remote_route(const cluster::Member& m, std::string_view function) {
+  auto peer = m.peer.lock();
+  if (!peer) throw NodeDown(m.name, std::string(function), "the connection just closed");
+  detail::Peer* raw = peer.get();
+  return {nullptr, raw, std::move(peer), raw->peer_hello().name};
 }
 
 NodeInfo to_info(const cluster::Member& m) {
@@ -216,6 +236,11 @@ bool Node::wait_for_nodes(std::size_t n, std::chrono::milliseconds timeout) {
       timeout);
 }
 
+bool Node::wait_for_node(std::string_view name, std::chrono::milliseconds timeout) {
+  return core_->cluster->wait_until(
+      [&](const cluster::ClusterView& v) { return v.find_connected(name) != nullptr; }, timeout);
+}
+
 bool Node::wait_for_region(std::string_view region, std::chrono::milliseconds timeout) {
   const std::string& me = core_->options.name;
   return core_->cluster->wait_until(
@@ -275,7 +300,7 @@ detail::Route Node::route_region(std::string_view region, std::string_view funct
   std::size_t n = 0;
   std::vector<const cluster::Member*> many;  // only for regions of more than 64 nodes
   for (const cluster::Member* m : it->second) {
-    if (!m->peer || !m->exports(function)) continue;
+    if (m->is_self || !m->exports(function)) continue;
     if (n < 64) {
       candidates[n++] = m;
     } else {
@@ -287,8 +312,7 @@ detail::Route Node::route_region(std::string_view region, std::string_view funct
   const std::size_t count = many.empty() ? n : many.size();
   if (count == 0) throw UnknownFunction(std::string(function), "region " + std::string(region));
   const cluster::Member* chosen = pool[count == 1 ? 0 : next_random() % count];
-  auto owner = view.connected.find(chosen->name)->second;  // keeps Member and Peer alive
-  return {nullptr, chosen->peer.get(), std::move(owner), chosen->name};
+  return remote_route(*chosen, function);
 }
 
 detail::Route Node::route_node(std::string_view node, std::string_view function) const {
@@ -305,7 +329,7 @@ detail::Route Node::route_node(std::string_view node, std::string_view function)
   if (!it->second->exports(function)) {
     throw UnknownFunction(std::string(function), "node " + std::string(node));
   }
-  return {nullptr, it->second->peer.get(), it->second, it->second->name};
+  return remote_route(*it->second, function);
 }
 
 std::vector<detail::Route> Node::members_of(std::string_view region) const {
@@ -314,10 +338,11 @@ std::vector<detail::Route> Node::members_of(std::string_view region) const {
   std::vector<detail::Route> routes;
   for (const auto& m : view->visible) {
     if (!region.empty() && m->region != region) continue;
-    if (!m->peer) {
+    if (m->is_self) {
       routes.push_back({nullptr, nullptr, nullptr, c.options.name});  // this node: runs locally
-    } else {
-      routes.push_back({nullptr, m->peer.get(), m, m->name});
+    } else if (auto peer = m->peer.lock()) {
+      detail::Peer* raw = peer.get();
+      routes.push_back({nullptr, raw, std::move(peer), raw->peer_hello().name});
     }
   }
   if (routes.empty() && !region.empty()) {
@@ -345,6 +370,7 @@ void Node::send_call(detail::Peer& peer, detail::PendingCall& pending, std::stri
                      std::chrono::milliseconds timeout,
                      detail::FunctionRef<void(detail::Buffer&)> encode_args) {
   pending.sent_at = std::chrono::steady_clock::now();
+  pending.function_name = function;
   if (!peer.calls().add(pending)) {
     pending.fail(Errc::node_down, "the connection is closed");
     return;
@@ -364,6 +390,12 @@ void Node::send_call(detail::Peer& peer, detail::PendingCall& pending, std::stri
                                std::to_string(max_frame) + " bytes");
       }
       wire::end_frame(out, start);
+      if (core_->options.verbose_logging) {
+        const auto& to = peer.peer_hello();
+        spdlog::info("flyrpc SEND {}/{} to {} ({}) from {} ({})", function,
+                     args_arity(out.data() + start + wire::kHeaderSize + 13 + function.size()),
+                     to.name, to.region, name(), region());
+      }
     });
   } catch (...) {
     peer.calls().take(pending.request_id);

@@ -2,6 +2,7 @@
 
 #include <asio/post.hpp>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "rpc/call_context.hpp"
 
@@ -17,8 +18,8 @@ struct Dispatcher::Inbound {
 };
 
 Dispatcher::Dispatcher(FunctionRegistry& functions, asio::thread_pool& workers,
-                       std::size_t max_frame_size)
-    : functions_(functions), workers_(workers), max_frame_size_(max_frame_size) {}
+                       std::size_t max_frame_size, bool verbose)
+    : functions_(functions), workers_(workers), max_frame_size_(max_frame_size), verbose_(verbose) {}
 
 void Dispatcher::reply_error(detail::Peer& peer, std::uint64_t id, Errc status,
                              std::initializer_list<std::string_view> strings) {
@@ -38,6 +39,10 @@ void Dispatcher::on_call(const std::shared_ptr<detail::Peer>& peer, const wire::
   if (entry == nullptr) {
     reply_error(*peer, call.request_id, Errc::unknown_function, {});
     return;
+  }
+  if (verbose_) {
+    spdlog::info("flyrpc RECV {}/{} from {} ({})", entry->name(), entry->arity(),
+                 peer->peer_hello().name, peer->peer_hello().region);
   }
   const auto now = std::chrono::steady_clock::now();
   const auto deadline = call.timeout_ms == 0 ? std::chrono::steady_clock::time_point::max()

@@ -21,7 +21,8 @@ namespace fly::rpc {
 
 class Dispatcher final : public net::CallHandler {
  public:
-  Dispatcher(FunctionRegistry& functions, asio::thread_pool& workers, std::size_t max_frame_size);
+  Dispatcher(FunctionRegistry& functions, asio::thread_pool& workers, std::size_t max_frame_size,
+             bool verbose);
 
   void on_call(const std::shared_ptr<detail::Peer>& peer, const wire::CallView& call) override;
   void on_cancel(const std::shared_ptr<detail::Peer>& peer, std::uint64_t request_id) override;
@@ -46,6 +47,7 @@ class Dispatcher final : public net::CallHandler {
   FunctionRegistry& functions_;
   asio::thread_pool& workers_;
   const std::size_t max_frame_size_;
+  const bool verbose_;
   std::atomic<bool> stopping_{false};
   std::atomic<std::size_t> in_flight_{0};
   std::mutex mutex_;

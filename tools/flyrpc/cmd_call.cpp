@@ -48,7 +48,7 @@ int run_call(const CallFlags& f) {
     nlohmann::json result;
     const fly::ArgumentArray<nlohmann::json> call_args{args};
     if (!f.node.empty()) {
-      node.wait_for_nodes(1, timeout);
+      node.wait_for_node(f.node, timeout);
       result = node.rpc<nlohmann::json>(f.node, f.function, call_args, fly::timeout(timeout));
     } else {
       std::string region = f.region;

@@ -24,6 +24,8 @@ struct NodeFlags {
   bool hidden = false;
   int heartbeat_ms = 0;
   int heartbeat_timeout_ms = 0;
+  int handshake_timeout_ms = 0;
+  bool verbose = false;
 };
 
 void emit_line(const std::string& line) {
@@ -56,6 +58,10 @@ int run_node(const NodeFlags& f) {
     }
   }
   if (f.heartbeat_ms > 0) o.heartbeat_interval = std::chrono::milliseconds(f.heartbeat_ms);
+  if (f.handshake_timeout_ms > 0) {
+    o.handshake_timeout = std::chrono::milliseconds(f.handshake_timeout_ms);
+  }
+  if (f.verbose) o.verbose_logging = true;
   if (f.heartbeat_timeout_ms > 0) {
     o.heartbeat_timeout = std::chrono::milliseconds(f.heartbeat_timeout_ms);
   }
@@ -105,6 +111,8 @@ Runner add_node_command(CLI::App& app) {
   cmd->add_flag("--hidden", flags->hidden, "Join as a hidden node: can call, never routed to");
   cmd->add_option("--heartbeat-ms", flags->heartbeat_ms, "Heartbeat interval (default 1000)");
   cmd->add_option("--heartbeat-timeout-ms", flags->heartbeat_timeout_ms, "Declare a silent peer down after this (default 4000)");
+  cmd->add_option("--handshake-timeout-ms", flags->handshake_timeout_ms, "Close connections that do not authenticate within this (default 5000)");
+  cmd->add_flag("--verbose", flags->verbose, "Log SEND/RESP/TIMEOUT/RECV lines (also FLY_RPC_VERBOSE=1)");
   cmd->footer(
       "The cookie comes from FLY_RPC_COOKIE, else ~/.flyrpc.cookie (created on first use).\n"
       "Exports String.upcase, Kernel.+, Fly.my_region, Fly.primary_region, Kernel.node,\n"

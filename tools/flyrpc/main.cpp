@@ -5,6 +5,9 @@
 //   3 no node in region  4 timeout              5 node down
 //   6 unknown function or bad arguments         7 could not join the cluster
 #include <fmt/format.h>
+#include <spdlog/cfg/env.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include <cstdio>
 #include <exception>
@@ -14,6 +17,12 @@
 #include "fly/errors.hpp"
 
 int main(int argc, char** argv) {
+  // Logs go to stderr: stdout carries the commands' output (JSON, tables).
+  // Tools are quiet by default; `flyrpc node` logs at info. SPDLOG_LEVEL
+  // (e.g. SPDLOG_LEVEL=debug) overrides both.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("flyrpc"));
+  spdlog::set_level(spdlog::level::warn);
+
   CLI::App app{"flyrpc: run functions on the nodes of a multi-region cluster", "flyrpc"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "flyrpc 0.1.0");
@@ -34,6 +43,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
+  if (app.got_subcommand("node")) spdlog::set_level(spdlog::level::info);
+  spdlog::cfg::load_env_levels();
   try {
     for (auto& [sub, run] : commands) {
       if (sub->parsed()) return run();

@@ -34,6 +34,7 @@ class PendingCall {
 
   std::uint64_t request_id = 0;  ///< set when registered
   std::chrono::steady_clock::time_point sent_at{};  ///< set when sent (round-trip time)
+  std::string_view function_name;  ///< set when sent; valid until completion (verbose logs)
 };
 
 /// Builds the exception for a non-ok REPLY status or a failure. Never throws.
