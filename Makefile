@@ -3,13 +3,16 @@
 #   make test        install what is missing, build, run every test (ctest)
 #   make test-asan   the test suite under AddressSanitizer + UBSan
 #   make test-tsan   the test suite under ThreadSanitizer
-#   make bench       micro-benchmarks (and, later, the cross-system harness)
+#   make fuzz-short  every libFuzzer target for 15 s (scripts/fuzz.sh N for longer)
+#   make ci          what CI runs: test, test-asan, test-tsan, fuzz-short
+#   make bench       micro-benchmarks, then bench/run.sh (flyrpc vs floor, gRPC, :erpc)
+#   make bench-quick bench/run.sh --quick: one short round of the cross-system run
 #   make format      clang-format the tree
 JOBS ?= $(shell nproc)
 BUILD ?= build
 CMAKE_FLAGS ?=
 
-.PHONY: all deps test-deps build demo test test-asan test-tsan bench format clean
+.PHONY: all deps test-deps build demo test test-asan test-tsan fuzz-short ci bench bench-quick format clean
 
 all: build
 
@@ -45,11 +48,20 @@ test-asan: test-deps build-asan/CMakeCache.txt
 
 test-tsan: test-deps build-tsan/CMakeCache.txt
 	cmake --build build-tsan -j $(JOBS)
-	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/sanitizers/tsan.supp \
 	  ctest --output-on-failure -j $(JOBS) --timeout 600
 
+fuzz-short:
+	scripts/fuzz.sh 15
+
+ci: test test-asan test-tsan fuzz-short
+
 bench: build
-	$(BUILD)/bench/flyrpc_micro_bench
+	$(BUILD)/bin/flyrpc_micro_bench
+	bench/run.sh
+
+bench-quick: build
+	bench/run.sh --quick
 
 format:
 	find include src tools tests bench examples -name '*.hpp' -o -name '*.cpp' | xargs clang-format -i

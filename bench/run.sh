@@ -8,12 +8,15 @@
 #   bench/run.sh [--quick] [--rounds R] [--systems floor,grpc,erpc,flyrpc]
 #                [--build-dir DIR] [--out FILE.md]
 #                [--flyrpc-server PATH] [--flyrpc-client PATH]
+#                [--flyrpc-handlers inline|pool]
 #
 # --quick: one round, shorter points, 10,000 sequential calls (a smoke run,
 #          about 2-3 minutes); the default is 3 rounds (about 15 minutes).
 # flyrpc plugs in as two executables speaking the harness's contract
 # (bench/harness/README.md); when they are absent the system is skipped and
-# ratios are given against the floor.
+# ratios are given against the floor. --flyrpc-handlers (or FLYRPC_HANDLERS):
+# where the server runs its functions, on the I/O thread (inline, default) or
+# on the worker pool.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -24,6 +27,7 @@ QUICK=0
 SYSTEMS=floor,grpc,erpc,flyrpc
 FLYRPC_SERVER=${FLYRPC_BENCH_SERVER:-}
 FLYRPC_CLIENT=${FLYRPC_BENCH_CLIENT:-}
+FLYRPC_HANDLERS=${FLYRPC_HANDLERS:-inline}
 TUNED='glibc.malloc.trim_threshold=268435456:glibc.malloc.mmap_threshold=33554432'
 COMMAND="bench/run.sh${*:+ $*}"
 
@@ -44,10 +48,13 @@ while [[ $# -gt 0 ]]; do
     --out) need_value "$@"; OUT=$(realpath -m "$2"); shift 2 ;;
     --flyrpc-server) need_value "$@"; FLYRPC_SERVER=$2; shift 2 ;;
     --flyrpc-client) need_value "$@"; FLYRPC_CLIENT=$2; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --flyrpc-handlers) need_value "$@"; FLYRPC_HANDLERS=$2; shift 2 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
   esac
 done
+[[ $FLYRPC_HANDLERS =~ ^(inline|pool)$ ]] ||
+  die "--flyrpc-handlers: '$FLYRPC_HANDLERS' is not inline or pool"
 FLYRPC_SERVER=${FLYRPC_SERVER:-$BUILD/bin/flyrpc_bench_server}
 FLYRPC_CLIENT=${FLYRPC_CLIENT:-$BUILD/bin/flyrpc_bench_client}
 
@@ -159,11 +166,15 @@ sys_erpc() {
     --server @SERVER@ --system erpc "${POINT_ARGS[@]}"
 }
 # flyrpc: the server is a node of region syd (the primary), the client a node
-# of region lax calling it with rpc_region.
+# of region lax calling it with rpc_region. Both share a fresh cookie (the
+# binaries refuse to run without FLY_RPC_COOKIE rather than create
+# ~/.flyrpc.cookie); FLY_APP_NAME is dropped so that no DNS discovery starts.
+FLY_COOKIE=flybench_$(od -An -N8 -tx8 /dev/urandom | tr -d ' \n')
 sys_flyrpc() {
-  run_point flyrpc "$1" "$2" env FLY_REGION=syd PRIMARY_REGION=syd "$FLYRPC_SERVER" --port 0 -- \
-    env FLY_REGION=lax PRIMARY_REGION=syd "$FLYRPC_CLIENT" --system flyrpc --port @SERVER@ \
-    "${POINT_ARGS[@]}"
+  run_point flyrpc "$1" "$2" env -u FLY_APP_NAME FLY_RPC_COOKIE="$FLY_COOKIE" FLY_REGION=syd \
+    PRIMARY_REGION=syd "$FLYRPC_SERVER" --port 0 --handlers "$FLYRPC_HANDLERS" -- \
+    env -u FLY_APP_NAME FLY_RPC_COOKIE="$FLY_COOKIE" FLY_REGION=lax PRIMARY_REGION=syd \
+    "$FLYRPC_CLIENT" --system flyrpc --port @SERVER@ "${POINT_ARGS[@]}"
 }
 
 active=()
@@ -209,6 +220,8 @@ cp "$RAW" "${OUT%.md}.jsonl"
   echo "| kernel | $(uname -sr) |"
   echo "| compiler | $(g++ --version | head -n1), harness built $(awk -F= '/^CMAKE_BUILD_TYPE:/ { print $2 }' "$BUILD/CMakeCache.txt") |"
   echo "| peers | gRPC $(dpkg-query -W -f='${Version}' libgrpc++-dev), Erlang/OTP $(erl -noshell -eval 'io:put_chars(erlang:system_info(otp_release)), halt().') (erts $(erl -noshell -eval 'io:put_chars(erlang:system_info(version)), halt().')) |"
+  [[ " ${active[*]} " == *" flyrpc "* ]] &&
+    echo "| flyrpc | server functions run \`--handlers $FLYRPC_HANDLERS\` ($([[ $FLYRPC_HANDLERS == inline ]] && echo 'on the I/O thread, ExposeOptions::non_blocking' || echo 'on the worker pool')); 1 I/O thread, 4 workers (defaults) |"
   echo "| rounds | $ROUNDS, systems alternating in each round: ${active[*]} (first with glibc malloc defaults, then tuned) |"
   echo "| points | sequential: ${POINT_ARGS[1]} calls after ${POINT_ARGS[3]} warm-up; throughput: ${POINT_ARGS[5]} s after ${POINT_ARGS[7]} s warm-up, 1/8/64/256 in flight |"
   echo "| allocator | **default**: glibc malloc, GLIBC_TUNABLES unset. **tuned**: \`GLIBC_TUNABLES=$TUNED\` for server and client (glibc stops returning freed memory to the kernel and stops mmap-ing 64 KiB blocks) |"

@@ -10,6 +10,7 @@
 #include <random>
 
 #include "discovery/host_port.hpp"
+#include "telemetry/node_metrics.hpp"
 #include "wire/handshake.hpp"
 
 namespace fly::cluster {
@@ -87,6 +88,11 @@ void Cluster::on_accept(asio::ip::tcp::socket socket) {
     if (handshaking_inbound_ >= settings_.max_pending_handshakes) {
       spdlog::warn("flyrpc: refusing a connection: {} handshakes already pending",
                    handshaking_inbound_);
+      asio::error_code ec;
+      const auto remote = socket.remote_endpoint(ec);
+      record_refusal(
+          wire::RefuseReason::busy,
+          ec ? std::string() : join_host_port(remote.address().to_string(), remote.port()));
       return;
     }
     peer = make_peer(std::move(socket), "");
@@ -106,6 +112,7 @@ std::shared_ptr<detail::Peer> Cluster::make_peer(asio::ip::tcp::socket socket,
   ps.heartbeat_timeout = settings_.heartbeat_timeout;
   ps.handshake_timeout = settings_.handshake_timeout;
   ps.verbose = settings_.verbose;
+  ps.metrics = settings_.metrics;
   return std::make_shared<detail::Peer>(std::move(socket), std::move(ps), *this, calls_,
                                         dialed_address);
 }
@@ -250,6 +257,8 @@ void Cluster::schedule_retry(DialTarget& t) {
         target.in_progress = false;  // connected meanwhile (e.g. it dialled us)
         return;
       }
+      if (settings_.metrics) settings_.metrics->reconnected();
+      emit_telemetry(telemetry::Event::reconnect, {"", "", "", address, target.attempts});
     }
     attempt(address);
   });
@@ -259,7 +268,8 @@ void Cluster::schedule_retry(DialTarget& t) {
 
 void Cluster::refuse(const std::shared_ptr<detail::Peer>& peer, wire::RefuseReason reason,
                      const std::string& message) {
-  peer->refused = true;
+  peer->refused = true;  // so on_closed does not count it again
+  record_refusal(reason, peer->remote_address());
   peer->send([&](detail::Buffer& out) { wire::encode_refuse(out, {reason, message}); });
   peer->close_after_flush(std::string(wire::to_string(reason)) + ": " + message);
 }
@@ -401,6 +411,15 @@ void Cluster::on_closed(const std::shared_ptr<detail::Peer>& peer, const net::Cl
   const bool harmless_refusal =
       info.refused_by_peer == wire::RefuseReason::already_connected ||
       info.refused_by_us == wire::RefuseReason::already_connected;
+  // Refusals by the handshake (bad cookie, version, timeout), by the peer, or
+  // for a protocol error; the cluster's own (refuse()) were counted there.
+  if (!peer->refused) {
+    if (info.refused_by_us) {
+      record_refusal(*info.refused_by_us, peer->remote_address());
+    } else if (info.refused_by_peer) {
+      record_refusal(*info.refused_by_peer, peer->remote_address());
+    }
+  }
   if (peer->outbound() && !harmless_refusal && !peer->activated) {
     last_join_error_ = peer->dialed_address() + ": " + info.reason;
   }
@@ -466,6 +485,7 @@ void Cluster::maybe_up(const std::shared_ptr<detail::Peer>& peer) {
   spdlog::info("flyrpc: node up: {} ({}{}) at {}", m->name, m->region, m->hidden ? ", hidden" : "",
                peer->remote_address());
   emit({MembershipEvent::Kind::up, info_of(*m), ""});
+  emit_telemetry(telemetry::Event::node_up, {m->name, m->region, "", peer->remote_address()});
   // Full mesh: tell every other member about the newcomer.
   if (!m->hidden && !m->address.empty()) {
     std::vector<wire::PeerInfo> one{{m->name, m->region, m->address}};
@@ -485,6 +505,7 @@ void Cluster::member_down(const std::string& name, const std::string& reason) {
   publish();
   spdlog::info("flyrpc: node down: {} ({}): {}", m->name, m->region, reason);
   emit({MembershipEvent::Kind::down, info_of(*m), reason});
+  emit_telemetry(telemetry::Event::node_down, {m->name, m->region, reason, ""});
 }
 
 // Locked.
@@ -538,6 +559,11 @@ void Cluster::publish() {
   std::sort(view->visible.begin(), view->visible.end(),
             [](const auto& a, const auto& b) { return a->name < b->name; });
   for (const auto& m : view->visible) view->by_region[m->region].push_back(m.get());
+  if (settings_.metrics) {
+    std::map<std::string, std::size_t> per_region;
+    for (const auto& [region, members] : view->by_region) per_region[region] = members.size();
+    settings_.metrics->set_nodes_per_region(per_region);
+  }
   view_.publish(std::move(view));
   changed_.notify_all();
 }
@@ -549,6 +575,29 @@ NodeInfo Cluster::info_of(const Member& m) {
     std::sort(info.functions.begin(), info.functions.end());
   }
   return info;
+}
+
+// ---- telemetry ---------------------------------------------------------------
+
+void Cluster::emit_telemetry(telemetry::Event event, EventData data) {
+  telemetry::Telemetry* t = settings_.telemetry;
+  if (t == nullptr || !t->wanted(event)) return;
+  asio::post(events_strand_, [t, event, d = std::move(data)] {
+    telemetry::Metadata md;
+    md.node = d.node;
+    md.region = d.region;
+    md.reason = d.reason;
+    md.peer = d.peer;
+    md.attempt = d.attempt;
+    t->emit(event, {}, md);
+  });
+}
+
+void Cluster::record_refusal(wire::RefuseReason reason, const std::string& peer_address) {
+  if (reason == wire::RefuseReason::already_connected) return;
+  const char* name = wire::to_string(reason);
+  if (settings_.metrics) settings_.metrics->handshake_refused(name);
+  emit_telemetry(telemetry::Event::connection_refused, {"", "", name, peer_address});
 }
 
 // ---- subscribers, waiting, leaving --------------------------------------------

@@ -30,7 +30,12 @@
 #include "cluster/snapshot.hpp"
 #include "fly/function.hpp"
 #include "fly/node.hpp"
+#include "fly/telemetry.hpp"
 #include "net/peer.hpp"
+
+namespace fly::telemetry {
+class NodeMetrics;
+}
 
 namespace fly::cluster {
 
@@ -50,6 +55,11 @@ struct ClusterSettings {
   std::size_t max_frame_size = 16 * 1024 * 1024;
   std::size_t max_pending_handshakes = 64;
   bool verbose = false;
+  /// Where membership, refusals, reconnects and connection bytes are
+  /// counted, and cluster events emitted. Null: not recorded. Both must
+  /// outlive the Cluster and every handler it posted to the io_context.
+  telemetry::NodeMetrics* metrics = nullptr;
+  telemetry::Telemetry* telemetry = nullptr;
 };
 
 class Cluster final : public net::PeerEvents {
@@ -124,6 +134,18 @@ class Cluster final : public net::PeerEvents {
   void emit(MembershipEvent event);                              // locked
   std::string self_address() const;
   static NodeInfo info_of(const Member& m);
+  // Telemetry. A cluster event with its metadata owned, for emitting later.
+  struct EventData {
+    std::string node, region, reason, peer;
+    std::uint32_t attempt = 0;
+  };
+  /// Emits `event` on events_strand_: never under mutex_ (a handler may call
+  /// back into the node), in the order the changes happened. A relaxed load
+  /// and a branch when no handler is attached.
+  void emit_telemetry(telemetry::Event event, EventData data);
+  /// A refused handshake: counts it and emits connection_refused (not for
+  /// already_connected, the normal end of a simultaneous dial).
+  void record_refusal(wire::RefuseReason reason, const std::string& peer_address);
 
   asio::io_context& io_;
   ClusterSettings settings_;

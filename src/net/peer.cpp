@@ -7,6 +7,8 @@
 
 #include <cstring>
 
+#include "telemetry/node_metrics.hpp"
+
 namespace fly::detail {
 
 namespace {
@@ -94,6 +96,7 @@ void Peer::do_write() {
           return;
         }
         self->bytes_sent_.fetch_add(n, std::memory_order_relaxed);
+        if (self->settings_.metrics) self->settings_.metrics->bytes_sent(n);
         self->last_send_ = Clock::now();
         self->wbuf_.clear();
         self->wbuf_.shrink_if_above(kKeepBuffer);
@@ -124,6 +127,7 @@ void Peer::on_read(std::size_t n) {
   if (closed_) return;
   rbuf_.resize(rbuf_.size() + n);
   bytes_received_.fetch_add(n, std::memory_order_relaxed);
+  if (settings_.metrics) settings_.metrics->bytes_received(n);
   last_recv_ = Clock::now();
 
   std::size_t offset = 0;

@@ -32,6 +32,9 @@
 namespace fly::detail {
 class Peer;
 }
+namespace fly::telemetry {
+class NodeMetrics;
+}
 
 namespace fly::net {
 
@@ -72,6 +75,9 @@ struct PeerSettings {
   std::chrono::milliseconds heartbeat_timeout{4000};
   std::chrono::milliseconds handshake_timeout{5000};
   bool verbose = false;  ///< log RESP lines (NodeOptions::verbose_logging)
+  /// Also counts every byte read and written here (two relaxed atomic adds
+  /// per read/write completion). Null: not counted. Must outlive the Peer.
+  telemetry::NodeMetrics* metrics = nullptr;
 };
 
 }  // namespace fly::net

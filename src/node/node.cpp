@@ -20,6 +20,9 @@
 #include "fly/this_call.hpp"
 #include "node/node_options_check.hpp"
 #include "rpc/dispatcher.hpp"
+#include "telemetry/metrics_address.hpp"
+#include "telemetry/metrics_server.hpp"
+#include "telemetry/node_metrics.hpp"
 #include "wire/frames.hpp"
 
 namespace fly {
@@ -31,9 +34,12 @@ struct NodeCore {
       : options(std::move(o)),
         workers(options.worker_threads),
         work(asio::make_work_guard(io)),
-        dispatcher(functions, workers, options.max_frame_size, options.verbose_logging) {}
+        dispatcher(functions, workers, metrics, options.max_frame_size, options.verbose_logging) {}
 
   NodeOptions options;
+  // Declared first so that they outlive everything that records into them.
+  telemetry::Telemetry telemetry;
+  telemetry::NodeMetrics metrics;
   FunctionRegistry functions;
   asio::io_context io;
   asio::thread_pool workers;
@@ -42,6 +48,8 @@ struct NodeCore {
   std::unique_ptr<cluster::Cluster> cluster;
   std::unique_ptr<discovery::DnsPoller> dns;
   std::vector<std::thread> io_threads;
+  /// The /metrics endpoint, when options.metrics_address is set (from start()).
+  std::unique_ptr<telemetry::MetricsServer> metrics_server;
 
   std::mutex state_mutex;
   std::condition_variable io_done;
@@ -99,7 +107,7 @@ detail::Route remote_route(const cluster::Member& m, std::string_view function) 
   auto peer = m.peer.lock();
   if (!peer) throw NodeDown(m.name, std::string(function), "the connection just closed");
   detail::Peer* raw = peer.get();
-  return {nullptr, raw, std::move(peer), raw->peer_hello().name};
+  return {nullptr, raw, std::move(peer), raw->peer_hello().name, raw->peer_hello().region};
 }
 
 NodeInfo to_info(const cluster::Member& m) {
@@ -116,8 +124,11 @@ NodeInfo to_info(const cluster::Member& m) {
 Node::Node(NodeOptions options) {
   node::check_options(options);
   core_ = std::make_unique<detail::NodeCore>(std::move(options));
-  core_->cluster = std::make_unique<cluster::Cluster>(
-      core_->io, cluster_settings(core_->options), core_->functions, core_->dispatcher);
+  cluster::ClusterSettings settings = cluster_settings(core_->options);
+  settings.metrics = &core_->metrics;
+  settings.telemetry = &core_->telemetry;
+  core_->cluster = std::make_unique<cluster::Cluster>(core_->io, std::move(settings),
+                                                      core_->functions, core_->dispatcher);
 }
 
 Node::~Node() {
@@ -130,6 +141,13 @@ Node::~Node() {
 
 FunctionRegistry& Node::functions() noexcept { return core_->functions; }
 asio::any_io_executor Node::executor() const { return core_->io.get_executor(); }
+telemetry::Telemetry& Node::telemetry() noexcept { return core_->telemetry; }
+std::string Node::metrics_text() const { return core_->metrics.render_prometheus(); }
+std::string Node::metrics_endpoint() const {
+  std::lock_guard lock(core_->state_mutex);
+  if (!core_->metrics_server) return "";
+  return telemetry::to_string(core_->metrics_server->local_endpoint());
+}
 const std::string& Node::name() const noexcept { return core_->options.name; }
 const std::string& Node::region() const noexcept { return core_->options.region; }
 const std::string& Node::primary_region() const noexcept { return core_->options.primary_region; }
@@ -153,6 +171,15 @@ void Node::start() {
   {
     std::lock_guard lock(c.state_mutex);
     if (c.started) return;
+    if (!c.options.metrics_address.empty()) {
+      // First, so that an address it cannot bind fails start() with nothing
+      // running (ConfigError naming the address). Served on the I/O threads.
+      auto server = std::make_unique<telemetry::MetricsServer>(
+          c.io, telemetry::parse_metrics_address(c.options.metrics_address, "metrics address"),
+          [&c] { return c.metrics.render_prometheus(); });
+      server->start();
+      c.metrics_server = std::move(server);
+    }
     c.started = true;
   }
   c.cluster->start();
@@ -212,8 +239,13 @@ void Node::stop() {
     spdlog::warn("flyrpc: node {} stopping with {} call(s) still running after {} ms",
                  c.options.name, c.dispatcher.in_flight(), c.options.drain_timeout.count());
   }
-  // 2. Goodbye to every peer, then close them once flushed.
+  // 2. Goodbye to every peer, then close them once flushed. The metrics
+  //    endpoint stops too (its sockets close on the I/O threads below).
   c.cluster->leave();
+  {
+    std::lock_guard lock(c.state_mutex);
+    if (c.metrics_server) c.metrics_server->stop();
+  }
   // 3. Let the I/O threads run out of work (writes flushed, sockets closed),
   //    but not forever.
   c.work.reset();
@@ -287,7 +319,7 @@ detail::Route Node::route_region(std::string_view region, std::string_view funct
   const bool here = !c.options.hidden && region == c.options.region;
   if (here) {
     if (const detail::FunctionEntry* entry = c.functions.find(function)) {
-      return {entry, nullptr, nullptr, c.options.name};
+      return {entry, nullptr, nullptr, c.options.name, c.options.region};
     }
   }
   const cluster::ClusterView& view = c.cluster->view();
@@ -319,7 +351,7 @@ detail::Route Node::route_node(std::string_view node, std::string_view function)
   auto& c = *core_;
   if (node == c.options.name) {
     if (const detail::FunctionEntry* entry = c.functions.find(function)) {
-      return {entry, nullptr, nullptr, c.options.name};
+      return {entry, nullptr, nullptr, c.options.name, c.options.region};
     }
     throw UnknownFunction(std::string(function), "node " + std::string(node));
   }
@@ -339,10 +371,12 @@ std::vector<detail::Route> Node::members_of(std::string_view region) const {
   for (const auto& m : view->visible) {
     if (!region.empty() && m->region != region) continue;
     if (m->is_self) {
-      routes.push_back({nullptr, nullptr, nullptr, c.options.name});  // this node: runs locally
+      // this node: runs locally
+      routes.push_back({nullptr, nullptr, nullptr, c.options.name, c.options.region});
     } else if (auto peer = m->peer.lock()) {
       detail::Peer* raw = peer.get();
-      routes.push_back({nullptr, raw, std::move(peer), raw->peer_hello().name});
+      routes.push_back(
+          {nullptr, raw, std::move(peer), raw->peer_hello().name, raw->peer_hello().region});
     }
   }
   if (routes.empty() && !region.empty()) {
@@ -362,6 +396,70 @@ std::chrono::milliseconds Node::effective_timeout(const CallOptions& options) co
     t = has_inherited ? inherited : core_->options.call_timeout;
   }
   return std::max(t, std::chrono::milliseconds(1));
+}
+
+// ---- call telemetry ------------------------------------------------------------------
+
+namespace {
+
+// The outcome and message of a failed call, for metrics and events. The
+// message points into the exception object, which `error` keeps alive.
+Errc outcome_of(const std::exception_ptr& error, const char*& reason) noexcept {
+  try {
+    std::rethrow_exception(error);
+  } catch (const Error& e) {
+    reason = e.what();
+    return e.code();
+  } catch (const std::exception& e) {
+    reason = e.what();
+  } catch (...) {
+  }
+  return Errc::remote_error;
+}
+
+}  // namespace
+
+std::chrono::steady_clock::time_point Node::record_call_start(const detail::Route& route,
+                                                              std::string_view function) noexcept {
+  auto& c = *core_;
+  c.metrics.call_started();
+  if (c.telemetry.wanted(telemetry::Event::call_start)) {
+    telemetry::Metadata md;
+    md.function = function;
+    md.region = route.region;
+    md.node = route.peer ? route.node : std::string_view();
+    c.telemetry.emit(telemetry::Event::call_start, {}, md);
+  }
+  return std::chrono::steady_clock::now();
+}
+
+void Node::record_call_end(const detail::Route& route, std::string_view function,
+                           std::chrono::steady_clock::time_point started, Errc outcome,
+                           std::string_view reason) noexcept {
+  auto& c = *core_;
+  const auto latency = std::chrono::steady_clock::now() - started;
+  c.metrics.call_finished(function, route.region, outcome, latency);
+  const auto event =
+      outcome == Errc::ok ? telemetry::Event::call_stop : telemetry::Event::call_exception;
+  if (c.telemetry.wanted(event)) {
+    telemetry::Metadata md;
+    md.function = function;
+    md.region = route.region;
+    md.node = route.peer ? route.node : std::string_view();
+    md.outcome = outcome;
+    md.reason = reason;
+    telemetry::Measurements m;
+    m.duration = latency;
+    c.telemetry.emit(event, m, md);
+  }
+}
+
+void Node::record_call_error(const detail::Route& route, std::string_view function,
+                             std::chrono::steady_clock::time_point started,
+                             const std::exception_ptr& error) noexcept {
+  const char* reason = "";
+  const Errc outcome = error ? outcome_of(error, reason) : Errc::ok;
+  record_call_end(route, function, started, outcome, reason);
 }
 
 // ---- the remote call path ----------------------------------------------------------
@@ -461,6 +559,13 @@ class AsyncCall final : public detail::PendingCall,
            {});
   }
 
+  /// The CALL could not be sent and the error goes to the initiator instead:
+  /// never completes, and frees itself (it was never registered).
+  void abandon() noexcept {
+    timer_.cancel();
+    self_.reset();
+  }
+
  private:
   void on_timeout() {
     if (peer_.calls().take(request_id) == nullptr) return;  // completing right now
@@ -492,8 +597,16 @@ class AsyncCall final : public detail::PendingCall,
 
 }  // namespace
 
-void Node::start_async(AsyncStart start, AsyncDone done) {
+void Node::start_async(AsyncStart start, AsyncDone user_done) {
   auto& c = *core_;
+  // Telemetry: the call ends when its completion runs (before the result is
+  // decoded and the handler dispatched to its executor).
+  const auto started = record_call_start(start.route, start.function);
+  AsyncDone done = [this, route = start.route, started, user_done = std::move(user_done)](
+                       std::exception_ptr e, std::span<const char> body, std::string_view fn) {
+    record_call_error(route, fn, started, e);
+    user_done(std::move(e), body, fn);
+  };
   if (start.route.local != nullptr) {
     asio::post(c.workers, [this, s = std::move(start), done = std::move(done)]() mutable {
       detail::Buffer out;
@@ -513,9 +626,14 @@ void Node::start_async(AsyncStart start, AsyncDone done) {
                                           std::string(start.route.node),
                                           start.route.keep, peer, timeout);
   call->arm(call);
-  send_call(peer, *call, start.function, timeout, [&](detail::Buffer& out) {
-    out.write(start.args.data(), start.args.size());
-  });
+  try {
+    send_call(peer, *call, start.function, timeout,
+              [&](detail::Buffer& out) { out.write(start.args.data(), start.args.size()); });
+  } catch (...) {
+    record_call_error(start.route, start.function, started, std::current_exception());
+    call->abandon();
+    throw;
+  }
 }
 
 }  // namespace fly

@@ -8,6 +8,7 @@
 #include "fly/node.hpp"
 #include "node/cookie.hpp"
 #include "node/node_options_check.hpp"
+#include "telemetry/metrics_address.hpp"
 
 namespace fly {
 
@@ -60,6 +61,11 @@ NodeOptions NodeOptions::from_env() {
     const std::string v = verbose;
     o.verbose_logging = v == "1" || v == "true" || v == "yes";
   }
+  if (const char* metrics = env("FLY_RPC_METRICS")) {
+    // Validated here so that the error names the variable.
+    o.metrics_address =
+        telemetry::to_string(telemetry::parse_metrics_address(metrics, "FLY_RPC_METRICS"));
+  }
   return o;
 }
 
@@ -94,6 +100,9 @@ void check_options(NodeOptions& o) {
   }
   if (o.call_timeout.count() <= 0) {
     throw ConfigError("call timeout", std::to_string(o.call_timeout.count()), "must be positive");
+  }
+  if (!o.metrics_address.empty()) {
+    telemetry::parse_metrics_address(o.metrics_address, "metrics address");
   }
   if (o.io_threads == 0) o.io_threads = 1;
   if (o.worker_threads == 0) o.worker_threads = 1;

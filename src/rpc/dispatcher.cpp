@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "rpc/call_context.hpp"
+#include "telemetry/node_metrics.hpp"
 
 namespace fly::rpc {
 
@@ -18,8 +19,12 @@ struct Dispatcher::Inbound {
 };
 
 Dispatcher::Dispatcher(FunctionRegistry& functions, asio::thread_pool& workers,
-                       std::size_t max_frame_size, bool verbose)
-    : functions_(functions), workers_(workers), max_frame_size_(max_frame_size), verbose_(verbose) {}
+                       telemetry::NodeMetrics& metrics, std::size_t max_frame_size, bool verbose)
+    : functions_(functions),
+      workers_(workers),
+      metrics_(metrics),
+      max_frame_size_(max_frame_size),
+      verbose_(verbose) {}
 
 void Dispatcher::reply_error(detail::Peer& peer, std::uint64_t id, Errc status,
                              std::initializer_list<std::string_view> strings) {
@@ -96,7 +101,11 @@ void Dispatcher::invoke_and_reply(detail::Peer& peer, std::uint64_t id,
   thread_local detail::Buffer result;
   result.clear();
   detail::InvokeFailure failure;
+  // Handler time: the function itself (argument conversion included), not the
+  // queueing before it nor the reply after it. Counted whatever the status.
+  const auto started = std::chrono::steady_clock::now();
   const auto status = entry.invoke(decoded, result, failure);
+  metrics_.handler_finished(entry.name(), std::chrono::steady_clock::now() - started);
   // Cancelled while running: the caller is gone, the result would be wasted.
   if (cancelled != nullptr && cancelled->load(std::memory_order_acquire)) return;
   switch (status) {

@@ -17,12 +17,18 @@
 #include "fly/function.hpp"
 #include "net/peer.hpp"
 
+namespace fly::telemetry {
+class NodeMetrics;
+}
+
 namespace fly::rpc {
 
 class Dispatcher final : public net::CallHandler {
  public:
-  Dispatcher(FunctionRegistry& functions, asio::thread_pool& workers, std::size_t max_frame_size,
-             bool verbose);
+  /// `metrics` receives the time each invocation takes (handler_finished); it
+  /// must outlive the Dispatcher.
+  Dispatcher(FunctionRegistry& functions, asio::thread_pool& workers,
+             telemetry::NodeMetrics& metrics, std::size_t max_frame_size, bool verbose);
 
   void on_call(const std::shared_ptr<detail::Peer>& peer, const wire::CallView& call) override;
   void on_cancel(const std::shared_ptr<detail::Peer>& peer, std::uint64_t request_id) override;
@@ -46,6 +52,7 @@ class Dispatcher final : public net::CallHandler {
 
   FunctionRegistry& functions_;
   asio::thread_pool& workers_;
+  telemetry::NodeMetrics& metrics_;
   const std::size_t max_frame_size_;
   const bool verbose_;
   std::atomic<bool> stopping_{false};

@@ -62,7 +62,7 @@ bool dns_answers(std::uint16_t port, std::chrono::milliseconds timeout) {
   return answered;
 }
 
-std::unique_ptr<Dnsmasq> Dnsmasq::start(const std::vector<std::string>& hosts) {
+std::unique_ptr<Dnsmasq> Dnsmasq::start(const std::vector<std::string>& hosts, bool log_queries) {
   if (::access(kDnsmasq, X_OK) != 0) {
     throw std::runtime_error("dnsmasq is not installed (scripts/install-deps.sh test)");
   }
@@ -91,6 +91,7 @@ std::unique_ptr<Dnsmasq> Dnsmasq::start(const std::vector<std::string>& hosts) {
                              "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv",
                              "--no-hosts", "--addn-hosts=" + d->hosts_path_, "--local=/internal/"});
     if (d->v6_) argv.push_back("--listen-address=::1");
+    if (log_queries) argv.push_back("--log-queries");     // to stderr: --no-daemon is debug mode
     if (::geteuid() == 0) argv.push_back("--user=root");  // else it cannot drop to "nobody"
     d->process_ = std::make_unique<flytest::Process>(flytest::Process::spawn(argv));
     bool ready = flytest::eventually(
@@ -109,6 +110,21 @@ Dnsmasq::~Dnsmasq() {
   process_.reset();  // kills and reaps it
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
+}
+
+std::size_t Dnsmasq::log_count(const std::string& part, const std::string& after) const {
+  const std::string text = log();
+  std::size_t pos = 0;
+  if (!after.empty()) {
+    const std::size_t last = text.rfind(after);
+    if (last != std::string::npos) pos = last + after.size();
+  }
+  std::size_t n = 0;
+  while ((pos = text.find(part, pos)) != std::string::npos) {
+    ++n;
+    pos += part.size();
+  }
+  return n;
 }
 
 void Dnsmasq::write_hosts(const std::vector<std::string>& hosts) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -20,8 +21,12 @@ class Dnsmasq {
  public:
   /// Starts dnsmasq serving `hosts` ("127.0.0.2 app.internal" lines) and
   /// returns once it answers queries. Throws std::runtime_error (with
-  /// dnsmasq's stderr) if it cannot be started.
-  static std::unique_ptr<Dnsmasq> start(const std::vector<std::string>& hosts);
+  /// dnsmasq's stderr) if it cannot be started. With `log_queries`, dnsmasq
+  /// logs every query ("query[A] app.internal from 127.0.0.1") and every
+  /// re-read of the hosts file ("read <hosts_path()> - 1 names") to log(),
+  /// so tests can wait for "asked N more times" instead of sleeping.
+  static std::unique_ptr<Dnsmasq> start(const std::vector<std::string>& hosts,
+                                        bool log_queries = false);
   ~Dnsmasq();
 
   std::uint16_t port() const { return port_; }
@@ -34,6 +39,10 @@ class Dnsmasq {
   /// Replaces the hosts file (atomically) and tells dnsmasq to re-read it (SIGHUP).
   void set_hosts(const std::vector<std::string>& hosts);
   std::string log() const { return process_ ? process_->stderr_text() : std::string(); }
+  /// Occurrences of `part` in log() after the last occurrence of `after`
+  /// (the whole log if `after` is empty or absent).
+  std::size_t log_count(const std::string& part, const std::string& after = "") const;
+  const std::string& hosts_path() const { return hosts_path_; }
 
  private:
   Dnsmasq() = default;

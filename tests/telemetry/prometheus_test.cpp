@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "http_client.hpp"
+#include "prometheus_support.hpp"
 #include "support/process.hpp"
 #include "support/wait.hpp"
 #include "telemetry/metrics_server.hpp"
@@ -24,44 +24,6 @@ namespace fs = std::filesystem;
 using fly::Errc;
 using fly::telemetry::MetricsServer;
 using fly::telemetry::NodeMetrics;
-
-// The binaries, from PATH or where Debian installs them; "" if absent.
-std::string find_tool(const std::string& name) {
-  if (const char* path = std::getenv("PATH")) {
-    std::string dirs = path;
-    std::size_t start = 0;
-    while (start <= dirs.size()) {
-      const auto end = std::min(dirs.find(':', start), dirs.size());
-      const fs::path candidate = fs::path(dirs.substr(start, end - start)) / name;
-      if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
-      start = end + 1;
-    }
-  }
-  const std::string debian = "/usr/bin/" + name;
-  return ::access(debian.c_str(), X_OK) == 0 ? debian : "";
-}
-
-#define SKIP_WITHOUT(tool_var, name)                                   \
-  const std::string tool_var = find_tool(name);                        \
-  if (tool_var.empty()) {                                              \
-    GTEST_SKIP() << name                                               \
-        " is not installed: run scripts/install-deps.sh test (Debian " \
-        "package prometheus) to run this test";                        \
-  }
-
-// A unique temporary directory, removed with everything in it.
-struct TempDir {
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "flyrpc-prometheus-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path path;
-};
 
 NodeMetrics& sample_metrics(NodeMetrics& m) {
   for (int i = 0; i < 9; ++i) m.call_started();
@@ -83,40 +45,12 @@ NodeMetrics& sample_metrics(NodeMetrics& m) {
   return m;
 }
 
-// GET on Prometheus's API; null when it is not up yet or answers non-JSON.
-nlohmann::json api_get(const asio::ip::tcp::endpoint& prometheus, const std::string& target) {
-  try {
-    const auto r = flytest::http_get(prometheus, target);
-    if (r.status != 200) return nullptr;
-    return nlohmann::json::parse(r.body, nullptr, false);
-  } catch (const std::exception&) {
-    return nullptr;  // connection refused while Prometheus starts
-  }
-}
-
-// The vector result of an instant query, or an empty array.
-nlohmann::json query(const asio::ip::tcp::endpoint& prometheus, const std::string& promql) {
-  std::string encoded;
-  for (unsigned char c : promql) {
-    if (std::isalnum(c) || c == '_' || c == '.' || c == '-') {
-      encoded += static_cast<char>(c);
-    } else {
-      char hex[4];
-      std::snprintf(hex, sizeof hex, "%%%02X", c);
-      encoded += hex;
-    }
-  }
-  const auto j = api_get(prometheus, "/api/v1/query?query=" + encoded);
-  if (!j.is_object() || j.value("status", "") != "success") return nlohmann::json::array();
-  return j["data"]["result"];
-}
-
-std::string value_of(const nlohmann::json& series) {
-  return series["value"][1].get<std::string>();
-}
+using flytest::prometheus_query;
+using flytest::sample_value;
+using flytest::TempDir;
 
 TEST(Prometheus, ScrapesTheEndpointAndSeesTheCallCounts) {
-  SKIP_WITHOUT(prometheus, "prometheus");
+  FLYTEST_SKIP_WITHOUT(prometheus, "prometheus");
 
   NodeMetrics metrics;
   sample_metrics(metrics);
@@ -137,32 +71,15 @@ TEST(Prometheus, ScrapesTheEndpointAndSeesTheCallCounts) {
 
   TempDir dir;
   const std::string target = "127.0.0.1:" + std::to_string(server.local_endpoint().port());
-  {
-    std::ofstream config(dir.path / "prometheus.yml");
-    config << "global:\n"
-              "  scrape_interval: 1s\n"
-              "  scrape_timeout: 1s\n"
-              "  evaluation_interval: 1s\n"
-              "scrape_configs:\n"
-              "  - job_name: flyrpc\n"
-              "    scrape_interval: 1s\n"
-              "    static_configs:\n"
-              "      - targets: ['"
-           << target << "']\n";
-  }
-  const int port = flytest::free_port();
-  const asio::ip::tcp::endpoint api{asio::ip::address_v4::loopback(),
-                                    static_cast<unsigned short>(port)};
-  auto proc = flytest::Process::spawn(
-      {prometheus, "--config.file=" + (dir.path / "prometheus.yml").string(),
-       "--storage.tsdb.path=" + (dir.path / "data").string(),
-       "--web.listen-address=127.0.0.1:" + std::to_string(port), "--log.level=warn"});
+  auto prom = flytest::start_prometheus(prometheus, dir, target);
+  auto& proc = prom.process;
+  const auto& api = prom.api;
 
   nlohmann::json calls = nlohmann::json::array();
   const bool scraped = flytest::eventually(
       [&] {
         if (!proc.running()) return true;  // reported below
-        calls = query(api, "flyrpc_calls_total{function=\"String.upcase\"}");
+        calls = prometheus_query(api, "flyrpc_calls_total{function=\"String.upcase\"}");
         return calls.size() == 2;
       },
       std::chrono::seconds(30));
@@ -179,26 +96,27 @@ TEST(Prometheus, ScrapesTheEndpointAndSeesTheCallCounts) {
     EXPECT_EQ(labels.value("region", ""), "syd");
     EXPECT_EQ(labels.value("job", ""), "flyrpc");
     EXPECT_EQ(labels.value("instance", ""), target);
-    by_outcome[labels.value("outcome", "")] = value_of(s);
+    by_outcome[labels.value("outcome", "")] = sample_value(s);
   }
   EXPECT_EQ(by_outcome, (std::map<std::string, std::string>{{"ok", "7"}, {"timeout", "2"}}));
 
   // The same scrape carried the escaped label, the histogram and the gauges.
-  const auto quoted = query(api, "flyrpc_calls_total{region=\"lax\"}");
+  const auto quoted = prometheus_query(api, "flyrpc_calls_total{region=\"lax\"}");
   ASSERT_EQ(quoted.size(), 1u) << quoted.dump();
   EXPECT_EQ(quoted[0]["metric"].value("function", ""), "a \"quoted\\\" name\nwith a newline");
-  const auto count = query(api, "flyrpc_call_duration_seconds_count{region=\"syd\"}");
+  const auto count = prometheus_query(api, "flyrpc_call_duration_seconds_count{region=\"syd\"}");
   ASSERT_EQ(count.size(), 1u) << count.dump();
-  EXPECT_EQ(value_of(count[0]), "9");
-  const auto fast = query(api, "flyrpc_call_duration_seconds_bucket{region=\"syd\",le=\"0.0005\"}");
+  EXPECT_EQ(sample_value(count[0]), "9");
+  const auto fast =
+      prometheus_query(api, "flyrpc_call_duration_seconds_bucket{region=\"syd\",le=\"0.0005\"}");
   ASSERT_EQ(fast.size(), 1u) << fast.dump();
-  EXPECT_EQ(value_of(fast[0]), "7");
-  const auto nodes = query(api, "flyrpc_nodes{region=\"syd\"}");
+  EXPECT_EQ(sample_value(fast[0]), "7");
+  const auto nodes = prometheus_query(api, "flyrpc_nodes{region=\"syd\"}");
   ASSERT_EQ(nodes.size(), 1u);
-  EXPECT_EQ(value_of(nodes[0]), "2");
-  const auto up = query(api, "up{job=\"flyrpc\"}");
+  EXPECT_EQ(sample_value(nodes[0]), "2");
+  const auto up = prometheus_query(api, "up{job=\"flyrpc\"}");
   ASSERT_EQ(up.size(), 1u);
-  EXPECT_EQ(value_of(up[0]), "1");
+  EXPECT_EQ(sample_value(up[0]), "1");
 
   proc.signal(SIGTERM);
   EXPECT_TRUE(proc.wait_for(std::chrono::seconds(10)).has_value())
@@ -207,7 +125,7 @@ TEST(Prometheus, ScrapesTheEndpointAndSeesTheCallCounts) {
 }
 
 TEST(Prometheus, PromtoolFindsNoProblemInTheExposition) {
-  SKIP_WITHOUT(promtool, "promtool");
+  FLYTEST_SKIP_WITHOUT(promtool, "promtool");
   NodeMetrics metrics;
   TempDir dir;
   const fs::path file = dir.path / "metrics.txt";

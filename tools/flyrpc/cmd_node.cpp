@@ -1,6 +1,7 @@
 // flyrpc node: runs a cluster node until SIGINT/SIGTERM, then leaves
 // gracefully. Prints one line per event on stdout (tests and the demo read
-// them): "listening <address>", "up <name> <region>", "down <name> <region> <reason>".
+// them): "listening <address>", "up <name> <region>", "down <name> <region> <reason>",
+// and "metrics http://HOST:PORT/metrics" once the metrics endpoint listens.
 #include <fmt/format.h>
 #include <signal.h>
 
@@ -11,6 +12,7 @@
 #include "cli_common.hpp"
 #include "commands.hpp"
 #include "discovery/host_port.hpp"
+#include "telemetry/metrics_address.hpp"
 
 namespace flyrpc_cli {
 
@@ -26,6 +28,7 @@ struct NodeFlags {
   int heartbeat_timeout_ms = 0;
   int handshake_timeout_ms = 0;
   bool verbose = false;
+  std::string metrics;
 };
 
 void emit_line(const std::string& line) {
@@ -62,6 +65,11 @@ int run_node(const NodeFlags& f) {
     o.handshake_timeout = std::chrono::milliseconds(f.handshake_timeout_ms);
   }
   if (f.verbose) o.verbose_logging = true;
+  if (!f.metrics.empty()) {
+    // Validated here so that the error names the flag.
+    o.metrics_address =
+        fly::telemetry::to_string(fly::telemetry::parse_metrics_address(f.metrics, "--metrics"));
+  }
   if (f.heartbeat_timeout_ms > 0) {
     o.heartbeat_timeout = std::chrono::milliseconds(f.heartbeat_timeout_ms);
   }
@@ -91,6 +99,9 @@ int run_node(const NodeFlags& f) {
   } else {
     emit_line(fmt::format("hidden {} {}", node.name(), node.region()));
   }
+  if (const std::string metrics = node.metrics_endpoint(); !metrics.empty()) {
+    emit_line(fmt::format("metrics http://{}/metrics", metrics));
+  }
   int sig = 0;
   sigwait(&stop_signals, &sig);
   emit_line(fmt::format("stopping ({})", sig == SIGINT ? "SIGINT" : "SIGTERM"));
@@ -113,6 +124,9 @@ Runner add_node_command(CLI::App& app) {
   cmd->add_option("--heartbeat-timeout-ms", flags->heartbeat_timeout_ms, "Declare a silent peer down after this (default 4000)");
   cmd->add_option("--handshake-timeout-ms", flags->handshake_timeout_ms, "Close connections that do not authenticate within this (default 5000)");
   cmd->add_flag("--verbose", flags->verbose, "Log SEND/RESP/TIMEOUT/RECV lines (also FLY_RPC_VERBOSE=1)");
+  cmd->add_option("--metrics", flags->metrics,
+                  "Serve Prometheus metrics at http://HOST:PORT/metrics (default: "
+                  "FLY_RPC_METRICS); port 0 picks one");
   cmd->footer(
       "The cookie comes from FLY_RPC_COOKIE, else ~/.flyrpc.cookie (created on first use).\n"
       "Exports String.upcase, Kernel.+, Fly.my_region, Fly.primary_region, Kernel.node,\n"
