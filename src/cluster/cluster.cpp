@@ -304,6 +304,19 @@ void Cluster::on_authenticated(const std::shared_ptr<detail::Peer>& peer) {
       return;
     }
   }
+  if (is_decider_for(h.name)) {
+    // A connection we already activated for this incarnation, still waiting
+    // for its ANNOUNCE, counts as existing too: activate one connection only
+    // (else both dials of a pair that met at once come up and one replaces
+    // the other, which the peer sees as a flap).
+    for (const auto& [id, other] : pending_) {
+      if (other != peer && other->activated && other->authenticated() &&
+          other->peer_hello().name == h.name && other->peer_hello().incarnation == h.incarnation) {
+        refuse(peer, wire::RefuseReason::already_connected, "already connected");
+        return;
+      }
+    }
+  }
   if (peer->outbound()) {
     auto t = targets_.find(peer->dialed_address());
     if (t != targets_.end()) {

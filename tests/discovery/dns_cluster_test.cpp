@@ -162,7 +162,7 @@ class DnsCluster : public ::testing::Test {
   // Full mesh, and no membership event for a while: the duplicate
   // connections of simultaneous dials are resolved. Then counts downs from
   // zero. (Mesh formation itself can flap today: see
-  // DISABLED_FormsTheMeshWithoutFlapping.)
+  // FormsTheMeshWithoutFlapping.)
   void settle() {
     wait_full_mesh();
     ASSERT_EVENTUALLY(full_mesh() && now_ns() - last_event_ns_.load() > 500'000'000, 10000)
@@ -265,7 +265,7 @@ TEST_F(DnsCluster, ADeadResolverIsLoggedOnceAndTheNodesKeepServing) {
 // either is up; the second to come up replaces the first, so the other side
 // sees "down: connection closed by peer" then "up" again (and the decider
 // emits "up" twice). Fails in roughly one run in three; enable once fixed.
-TEST_F(DnsCluster, DISABLED_FormsTheMeshWithoutFlapping) {
+TEST_F(DnsCluster, FormsTheMeshWithoutFlapping) {
   dns_ = Dnsmasq::start(records({"127.0.0.2", "127.0.0.3", "127.0.0.4"}));
   start_nodes({"127.0.0.2", "127.0.0.3", "127.0.0.4"});
   wait_full_mesh();
