@@ -259,12 +259,10 @@ TEST_F(DnsCluster, ADeadResolverIsLoggedOnceAndTheNodesKeepServing) {
   EXPECT_EQ(downs_.load(), 0) << log_.all();
 }
 
-// Known cluster-layer bug (reported to the lead, src/cluster is not this
-// test's area): when two nodes dial each other at the same moment, which DNS
-// discovery makes the rule, the decider can ACTIVATE both connections before
-// either is up; the second to come up replaces the first, so the other side
-// sees "down: connection closed by peer" then "up" again (and the decider
-// emits "up" twice). Fails in roughly one run in three; enable once fixed.
+// Regression: when two nodes dial each other at the same moment, which DNS
+// discovery makes the rule, the decider once activated both connections
+// before either was up; the second then replaced the first and the other side
+// saw "down" then "up" again. Cluster::on_authenticated now activates one.
 TEST_F(DnsCluster, FormsTheMeshWithoutFlapping) {
   dns_ = Dnsmasq::start(records({"127.0.0.2", "127.0.0.3", "127.0.0.4"}));
   start_nodes({"127.0.0.2", "127.0.0.3", "127.0.0.4"});
