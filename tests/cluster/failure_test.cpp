@@ -29,34 +29,9 @@ class ThreeNodes : public ::testing::Test {
   }
 
   bool tables_are(const Table& expected) {
-    for (auto& n : nodes) {
-      if (!n->process().running() || frozen.count(n->name()) != 0) continue;
-      auto t = flytest::region_table(cookie, n->address(), n->name());
-      if (!t || *t != expected) return false;
-    }
-    return true;
+    return flytest::tables_are(cookie, nodes, expected, frozen);
   }
-
-  // What every node's table looks like, for failure messages.
-  std::string dump_tables() {
-    std::string out;
-    for (auto& n : nodes) {
-      out += n->name() + ": ";
-      auto t = n->process().running() && frozen.count(n->name()) == 0 ? flytest::region_table(cookie, n->address(), n->name())
-                                      : std::nullopt;
-      if (!t) {
-        out += "(no answer)\n";
-        continue;
-      }
-      for (const auto& [region, names] : *t) {
-        out += region + "=[";
-        for (const auto& name : names) out += name + " ";
-        out += "] ";
-      }
-      out += "\n";
-    }
-    return out;
-  }
+  std::string dump_tables() { return flytest::dump_tables(cookie, nodes, frozen); }
 
   std::string cookie;
   std::set<std::string> frozen;  // SIGSTOPped: alive to waitpid, but cannot answer

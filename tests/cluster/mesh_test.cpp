@@ -27,36 +27,8 @@ class FiveNodes : public ::testing::Test {
     }
   }
 
-  // Every node's own table (asked through the CLI) equals `expected`.
-  bool all_tables_are(const Table& expected) {
-    for (auto& n : nodes) {
-      if (!n->process().running()) continue;
-      auto t = flytest::region_table(cookie, n->address(), n->name());
-      if (!t || *t != expected) return false;
-    }
-    return true;
-  }
-
-  // What every node's table looks like, for failure messages.
-  std::string dump_tables() {
-    std::string out;
-    for (auto& n : nodes) {
-      out += n->name() + ": ";
-      auto t = n->process().running() ? flytest::region_table(cookie, n->address(), n->name())
-                                      : std::nullopt;
-      if (!t) {
-        out += "(no answer)\n";
-        continue;
-      }
-      for (const auto& [region, names] : *t) {
-        out += region + "=[";
-        for (const auto& name : names) out += name + " ";
-        out += "] ";
-      }
-      out += "\n";
-    }
-    return out;
-  }
+  bool all_tables_are(const Table& expected) { return flytest::tables_are(cookie, nodes, expected); }
+  std::string dump_tables() { return flytest::dump_tables(cookie, nodes); }
 
   std::string cookie;
   std::vector<std::unique_ptr<flytest::NodeProcess>> nodes;

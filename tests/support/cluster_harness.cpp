@@ -60,6 +60,39 @@ std::optional<std::map<std::string, std::vector<std::string>>> region_table(
   }
 }
 
+bool tables_are(const std::string& cookie, const std::vector<std::unique_ptr<NodeProcess>>& nodes,
+                const RegionTable& expected, const std::set<std::string>& skip) {
+  for (const auto& n : nodes) {
+    if (!n->process().running() || skip.count(n->name()) != 0) continue;
+    auto t = region_table(cookie, n->address(), n->name());
+    if (!t || *t != expected) return false;
+  }
+  return true;
+}
+
+std::string dump_tables(const std::string& cookie,
+                        const std::vector<std::unique_ptr<NodeProcess>>& nodes,
+                        const std::set<std::string>& skip) {
+  std::string out;
+  for (const auto& n : nodes) {
+    out += n->name() + ": ";
+    auto t = n->process().running() && skip.count(n->name()) == 0
+                 ? region_table(cookie, n->address(), n->name())
+                 : std::nullopt;
+    if (!t) {
+      out += "(no answer)\n";
+      continue;
+    }
+    for (const auto& [region, names] : *t) {
+      out += region + "=[";
+      for (const auto& name : names) out += name + " ";
+      out += "] ";
+    }
+    out += "\n";
+  }
+  return out;
+}
+
 std::string random_cookie() {
   std::random_device rd;
   return "test-" + std::to_string(rd()) + std::to_string(rd());

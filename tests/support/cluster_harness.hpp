@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,18 @@ ProcessResult cli_call(const std::string& cookie, const std::vector<std::string>
 /// nullopt if the call failed.
 std::optional<std::map<std::string, std::vector<std::string>>> region_table(
     const std::string& cookie, const std::string& seed, const std::string& node);
+
+using RegionTable = std::map<std::string, std::vector<std::string>>;
+
+/// True if every running node not in `skip` reports `expected` as its own
+/// region table (asked through the CLI).
+bool tables_are(const std::string& cookie, const std::vector<std::unique_ptr<NodeProcess>>& nodes,
+                const RegionTable& expected, const std::set<std::string>& skip = {});
+
+/// Every node's table, one line each, for failure messages.
+std::string dump_tables(const std::string& cookie,
+                        const std::vector<std::unique_ptr<NodeProcess>>& nodes,
+                        const std::set<std::string>& skip = {});
 
 /// A fresh random cookie.
 std::string random_cookie();
