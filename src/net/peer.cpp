@@ -1,11 +1,14 @@
 #include "net/peer.hpp"
 
+#include <spdlog/spdlog.h>
 #include <asio/bind_executor.hpp>
 #include <asio/post.hpp>
 #include <asio/write.hpp>
-#include <spdlog/spdlog.h>
+
+#include <sys/socket.h>
 
 #include <cstring>
+#include <stdexcept>
 
 #include "telemetry/node_metrics.hpp"
 
@@ -24,12 +27,22 @@ std::string endpoint_string(const asio::ip::tcp::endpoint& ep) {
 // frame) is released once drained.
 constexpr std::size_t kReadChunk = 64 * 1024;
 constexpr std::size_t kKeepBuffer = 1024 * 1024;
+
+// Sockets are made on the node's io_context (Cluster): the strand is then of
+// the concrete executor type, and posting to it or binding to it costs no
+// type-erased executor copies.
+asio::io_context::executor_type io_executor_of(asio::ip::tcp::socket& socket) {
+  const auto* ex = socket.get_executor().target<asio::io_context::executor_type>();
+  if (ex == nullptr) throw std::logic_error("flyrpc: a peer's socket must run on an io_context");
+  return *ex;
+}
 }  // namespace
 
 Peer::Peer(asio::ip::tcp::socket socket, net::PeerSettings settings, net::PeerEvents& events,
            net::CallHandler& calls, std::string dialed_address)
     : socket_(std::move(socket)),
-      strand_(asio::make_strand(socket_.get_executor())),
+      fd_(socket_.native_handle()),
+      strand_(asio::make_strand(io_executor_of(socket_))),
       timer_(strand_),
       settings_(std::move(settings)),
       events_(events),
@@ -50,7 +63,8 @@ void Peer::start() {
   asio::post(strand_, [self = shared_from_this()] {
     asio::error_code ec;
     self->socket_.set_option(asio::ip::tcp::no_delay(true), ec);
-    self->started_at_ = self->last_recv_ = self->last_send_ = Clock::now();
+    self->started_at_ = self->last_recv_ = Clock::now();
+    self->last_send_.store(self->started_at_.time_since_epoch().count(), std::memory_order_relaxed);
     Buffer hello;
     self->handshake_.start(hello);
     self->send_raw(hello);
@@ -64,16 +78,50 @@ void Peer::send_raw(const Buffer& frames) {
   send([&](Buffer& out) { out.write(frames.data(), frames.size()); });
 }
 
+void Peer::write_as_sender() {
+  ssize_t n = -1;
+  {
+    std::lock_guard fd_lock(fd_mutex_);
+    if (!fd_closed_) n = ::send(fd_, wbuf_.data(), wbuf_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  }
+  if (n > 0) {
+    const auto written = static_cast<std::size_t>(n);
+    note_sent(written);
+    const std::size_t rest = wbuf_.size() - written;
+    if (rest > 0) std::memmove(wbuf_.data(), wbuf_.data() + written, rest);
+    wbuf_.resize(rest);
+    if (rest == 0) wbuf_.shrink_if_above(kKeepBuffer);
+  }
+  if (wbuf_.empty()) {
+    std::lock_guard lock(out_mutex_);
+    if (out_.empty() && !close_after_flush_) {
+      writing_ = false;
+      return;
+    }
+  }
+  // EAGAIN, an error (the strand's write reports it and closes), a partial
+  // write, frames queued meanwhile, or a close waiting for the flush.
+  schedule_write();
+}
+
+void Peer::note_sent(std::size_t n) noexcept {
+  bytes_sent_.fetch_add(n, std::memory_order_relaxed);
+  if (settings_.metrics) settings_.metrics->bytes_sent(n);
+  last_send_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+}
+
 void Peer::schedule_write() {
   asio::post(strand_, [self = shared_from_this()] { self->do_write(); });
 }
 
-// On the strand. Takes everything queued and writes it in one go.
+// On the strand, as the writer. Writes what a sender left in wbuf_, then
+// takes everything queued and writes it in one go, until nothing is left.
 void Peer::do_write() {
-  {
+  if (!wbuf_.empty() && closed_) wbuf_.clear();
+  if (wbuf_.empty()) {
     std::lock_guard lock(out_mutex_);
     if (out_.empty() || closed_) {
-      write_scheduled_ = false;
+      writing_ = false;
       if (close_after_flush_ && !closed_) {
         asio::post(strand_, [self = shared_from_this()] {
           self->do_close({self->close_after_flush_reason_, self->authenticated(), std::nullopt,
@@ -85,23 +133,20 @@ void Peer::do_write() {
     }
     out_.swap(wbuf_);
   }
-  asio::async_write(
-      socket_, asio::buffer(wbuf_.data(), wbuf_.size()),
-      asio::bind_executor(strand_, [self = shared_from_this()](const asio::error_code& ec,
-                                                                std::size_t n) {
-        if (ec) {
-          self->do_close({"write failed: " + ec.message(), self->authenticated(), std::nullopt,
-                          self->refused_by_us_},
-                         Errc::node_down);
-          return;
-        }
-        self->bytes_sent_.fetch_add(n, std::memory_order_relaxed);
-        if (self->settings_.metrics) self->settings_.metrics->bytes_sent(n);
-        self->last_send_ = Clock::now();
-        self->wbuf_.clear();
-        self->wbuf_.shrink_if_above(kKeepBuffer);
-        self->do_write();
-      }));
+  asio::async_write(socket_, asio::buffer(wbuf_.data(), wbuf_.size()),
+                    asio::bind_executor(strand_, [self = shared_from_this()](
+                                                     const asio::error_code& ec, std::size_t n) {
+                      if (ec) {
+                        self->do_close({"write failed: " + ec.message(), self->authenticated(),
+                                        std::nullopt, self->refused_by_us_},
+                                       Errc::node_down);
+                        return;
+                      }
+                      self->note_sent(n);
+                      self->wbuf_.clear();
+                      self->wbuf_.shrink_if_above(kKeepBuffer);
+                      self->do_write();
+                    }));
 }
 
 void Peer::do_read() {
@@ -110,17 +155,17 @@ void Peer::do_read() {
   const std::size_t room = rbuf_.capacity() - rbuf_.size();
   socket_.async_read_some(
       asio::buffer(at, room),
-      asio::bind_executor(strand_, [self = shared_from_this()](const asio::error_code& ec,
-                                                                std::size_t n) {
-        if (ec) {
-          std::string reason = ec == asio::error::eof ? "connection closed by peer"
-                                                      : "read failed: " + ec.message();
-          self->do_close({reason, self->authenticated(), std::nullopt, self->refused_by_us_},
-                         Errc::node_down);
-          return;
-        }
-        self->on_read(n);
-      }));
+      asio::bind_executor(
+          strand_, [self = shared_from_this()](const asio::error_code& ec, std::size_t n) {
+            if (ec) {
+              std::string reason = ec == asio::error::eof ? "connection closed by peer"
+                                                          : "read failed: " + ec.message();
+              self->do_close({reason, self->authenticated(), std::nullopt, self->refused_by_us_},
+                             Errc::node_down);
+              return;
+            }
+            self->on_read(n);
+          }));
 }
 
 void Peer::on_read(std::size_t n) {
@@ -234,20 +279,18 @@ bool Peer::handle_handshake_frame(const wire::FrameView& frame) {
   info.authenticated = false;
   if (handshake_.peer_refused()) {
     info.refused_by_peer = handshake_.failure_reason();
-    info.reason = "refused by " + remote_address_ + ": " +
-                  wire::to_string(handshake_.failure_reason()) +
-                  (handshake_.failure_message().empty() ? ""
-                                                        : " (" + handshake_.failure_message() + ")");
+    info.reason =
+        "refused by " + remote_address_ + ": " + wire::to_string(handshake_.failure_reason()) +
+        (handshake_.failure_message().empty() ? "" : " (" + handshake_.failure_message() + ")");
     spdlog::log(outbound() ? spdlog::level::debug : spdlog::level::warn, "flyrpc: {}", info.reason);
     do_close(std::move(info), Errc::node_down);
   } else {
     info.refused_by_us = handshake_.failure_reason();
     refused_by_us_ = info.refused_by_us;
-    info.reason = std::string("refused ") + (outbound() ? "connection to " : "connection from ") +
-                  remote_address_ + ": " +
-                  wire::to_string(handshake_.failure_reason()) +
-                  (handshake_.failure_message().empty() ? ""
-                                                        : " (" + handshake_.failure_message() + ")");
+    info.reason =
+        std::string("refused ") + (outbound() ? "connection to " : "connection from ") +
+        remote_address_ + ": " + wire::to_string(handshake_.failure_reason()) +
+        (handshake_.failure_message().empty() ? "" : " (" + handshake_.failure_message() + ")");
     // Inbound refusals are the ones an operator must see (a wrong cookie,
     // a port scan); our own failed dials are reported by the dialer.
     spdlog::log(outbound() ? spdlog::level::debug : spdlog::level::warn, "flyrpc: {}", info.reason);
@@ -277,9 +320,8 @@ void Peer::handle_reply(const wire::FrameView& frame) {
 }
 
 void Peer::record_rtt(Clock::duration rtt) noexcept {
-  const auto us = static_cast<std::uint32_t>(
-      std::min<std::int64_t>(std::chrono::duration_cast<std::chrono::microseconds>(rtt).count(),
-                             UINT32_MAX));
+  const auto us = static_cast<std::uint32_t>(std::min<std::int64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(rtt).count(), UINT32_MAX));
   const std::uint32_t old = srtt_us_.load(std::memory_order_relaxed);
   // EWMA with gain 1/8, as TCP's SRTT; a lost update under a race is harmless.
   srtt_us_.store(old == 0 ? us : old - old / 8 + us / 8, std::memory_order_relaxed);
@@ -299,8 +341,9 @@ void Peer::protocol_error(const std::string& what) {
 }
 
 void Peer::arm_timer() {
-  const auto tick = std::max(std::chrono::milliseconds(10),
-                             std::min(settings_.heartbeat_interval, settings_.handshake_timeout) / 2);
+  const auto tick =
+      std::max(std::chrono::milliseconds(10),
+               std::min(settings_.heartbeat_interval, settings_.handshake_timeout) / 2);
   timer_.expires_after(tick);
   timer_.async_wait([self = shared_from_this()](const asio::error_code& ec) {
     if (!ec) self->on_tick();
@@ -330,9 +373,12 @@ void Peer::on_tick() {
                Errc::node_down);
       return;
     }
-    if (now - last_send_ >= settings_.heartbeat_interval) {
+    const Clock::time_point sent{Clock::duration(last_send_.load(std::memory_order_relaxed))};
+    if (now - sent >= settings_.heartbeat_interval) {
+      // Counts as sent at once, so that a slow write does not queue a
+      // second PING; the write itself refreshes it.
+      last_send_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
       send([](Buffer& out) { wire::encode_ping(out); });
-      last_send_ = now;  // counts as sent; the write completion refreshes it
     }
   }
   arm_timer();
@@ -350,8 +396,8 @@ void Peer::close_after_flush(std::string reason) {
   if (out_closed_) return;
   close_after_flush_ = true;
   close_after_flush_reason_ = std::move(reason);
-  if (!write_scheduled_) {
-    write_scheduled_ = true;
+  if (!writing_) {
+    writing_ = true;
     lock.unlock();
     schedule_write();
   }
@@ -365,9 +411,13 @@ void Peer::do_close(net::CloseInfo info, Errc code) {
     out_closed_ = true;
   }
   timer_.cancel();
-  asio::error_code ec;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  socket_.close(ec);
+  {
+    std::lock_guard fd_lock(fd_mutex_);
+    fd_closed_ = true;
+    asio::error_code ec;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+  }
   for (PendingCall* call : calls_.close()) call->fail(code, info.reason);
   events_.on_closed(shared_from_this(), info);
 }

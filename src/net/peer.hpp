@@ -40,7 +40,7 @@ namespace fly::net {
 
 /// How a connection ended, for the cluster's bookkeeping and logs.
 struct CloseInfo {
-  std::string reason;     ///< one line: "heartbeat timeout", "bad cookie", ...
+  std::string reason;  ///< one line: "heartbeat timeout", "bad cookie", ...
   bool authenticated = false;
   std::optional<wire::RefuseReason> refused_by_peer;  ///< the peer sent REFUSE
   std::optional<wire::RefuseReason> refused_by_us;    ///< we sent REFUSE
@@ -112,11 +112,15 @@ class Peer : public std::enable_shared_from_this<Peer> {
       out_.resize(before);
       throw;
     }
-    if (!write_scheduled_) {
-      write_scheduled_ = true;
-      lock.unlock();
-      schedule_write();
-    }
+    if (writing_) return true;  // the writer in charge takes these bytes too
+    // Nothing is being written: this thread becomes the writer and writes at
+    // once; only what the socket does not take now hops to the strand.
+    // Senders that come meanwhile append to out_ without waiting for the
+    // system call.
+    writing_ = true;
+    out_.swap(wbuf_);  // wbuf_ belongs to whoever is the writer
+    lock.unlock();
+    write_as_sender();
     return true;
   }
 
@@ -147,14 +151,21 @@ class Peer : public std::enable_shared_from_this<Peer> {
   }
 
   // State the cluster layer keeps on the connection (guarded by its mutex).
-  bool activated = false;     ///< routable: ACTIVATE sent (decider) or received
-  bool said_goodbye = false;  ///< GOODBYE received: do not reconnect
-  bool announced = false;     ///< their ANNOUNCE arrived
-  bool refused = false;       ///< we refused it: ignore whatever else it sends
+  bool activated = false;                 ///< routable: ACTIVATE sent (decider) or received
+  bool said_goodbye = false;              ///< GOODBYE received: do not reconnect
+  bool announced = false;                 ///< their ANNOUNCE arrived
+  bool refused = false;                   ///< we refused it: ignore whatever else it sends
   std::shared_ptr<const void> functions;  ///< cluster's FunctionSet of the peer
 
  private:
   void schedule_write();
+  /// The sender that became the writer: one non-blocking send(2) of wbuf_
+  /// from the calling thread (one system call, no allocation, no thread
+  /// hop). Whatever is left (a partial write, EAGAIN, frames queued
+  /// meanwhile, or an error the strand's write then reports) passes to the
+  /// strand with schedule_write().
+  void write_as_sender();
+  void note_sent(std::size_t n) noexcept;
   void do_write();
   void do_read();
   void on_read(std::size_t n);
@@ -167,8 +178,17 @@ class Peer : public std::enable_shared_from_this<Peer> {
   void do_close(net::CloseInfo info, Errc code);
   void send_raw(const Buffer& frames);
 
+  using Strand = asio::strand<asio::io_context::executor_type>;
+
   asio::ip::tcp::socket socket_;
-  asio::strand<asio::any_io_executor> strand_;
+  /// The socket's descriptor, for senders' direct writes: used only under
+  /// fd_mutex_ while fd_closed_ is false (do_close sets it, under the same
+  /// mutex, before it closes the socket), so a direct write never reaches a
+  /// descriptor number the kernel has handed to another socket.
+  const int fd_;
+  std::mutex fd_mutex_;
+  bool fd_closed_ = false;
+  Strand strand_;
   asio::steady_timer timer_;
   net::PeerSettings settings_;
   net::PeerEvents& events_;
@@ -184,21 +204,26 @@ class Peer : public std::enable_shared_from_this<Peer> {
 
   // Strand-only state.
   Buffer rbuf_;
-  Buffer wbuf_;  // being written
+  Buffer wbuf_;  // being written; owned by the writer (see writing_)
   bool closed_ = false;
   Clock::time_point started_at_;
   Clock::time_point last_recv_;
-  Clock::time_point last_send_;
   std::optional<wire::RefuseReason> refused_by_us_;
 
   // Shared with senders.
   std::mutex out_mutex_;
   Buffer out_;  // queued for the next write
-  bool write_scheduled_ = false;
+  /// Someone is the writer: a sender in write_as_sender() or the strand's
+  /// do_write() chain. Only the writer touches wbuf_ and the socket's send
+  /// side; ownership passes with schedule_write() and ends when the writer
+  /// finds nothing left and clears this flag under out_mutex_.
+  bool writing_ = false;
   bool out_closed_ = false;
   bool close_after_flush_ = false;
   std::string close_after_flush_reason_;
 
+  /// When a frame last left (any thread writes it; the heartbeat reads it).
+  std::atomic<Clock::rep> last_send_{0};
   std::atomic<std::uint32_t> srtt_us_{0};
   std::atomic<std::uint64_t> bytes_sent_{0};
   std::atomic<std::uint64_t> bytes_received_{0};
