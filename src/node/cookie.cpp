@@ -1,7 +1,6 @@
 #include "node/cookie.hpp"
 
 #include <fcntl.h>
-#include <openssl/rand.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/random.hpp"
 #include "fly/errors.hpp"
 
 namespace fly::node {
@@ -34,11 +34,18 @@ void validate_cookie(const std::string& setting, const std::string& cookie) {
 
 namespace {
 std::string random_secret() {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  unsigned char bytes[32];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("RAND_bytes failed");
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  constexpr unsigned kSize = sizeof kAlphabet - 1;  // 62
+  constexpr unsigned kLimit = 256 - 256 % kSize;    // 248: no modulo bias
   std::string s;
-  for (unsigned char b : bytes) s.push_back(kAlphabet[b % (sizeof kAlphabet - 1)]);
+  while (s.size() < 32) {
+    unsigned char bytes[64];
+    detail::secure_random_bytes(bytes, sizeof bytes);
+    for (unsigned char b : bytes) {
+      if (b < kLimit && s.size() < 32) s.push_back(kAlphabet[b % kSize]);
+    }
+  }
   return s;
 }
 
@@ -54,14 +61,16 @@ std::string read_or_create_cookie() {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
   if (fd >= 0) {
     const std::string secret = random_secret();
-    const bool ok = ::write(fd, secret.data(), secret.size()) == static_cast<ssize_t>(secret.size());
+    const bool ok =
+        ::write(fd, secret.data(), secret.size()) == static_cast<ssize_t>(secret.size());
     ::close(fd);
     if (!ok) throw ConfigError(setting, path, "cannot write it");
     return secret;
   }
   if (errno != EEXIST) {
-    throw ConfigError(setting, path, std::string("cannot create it: ") + std::strerror(errno) +
-                                         " (or set FLY_RPC_COOKIE)");
+    throw ConfigError(
+        setting, path,
+        std::string("cannot create it: ") + std::strerror(errno) + " (or set FLY_RPC_COOKIE)");
   }
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {

@@ -1,18 +1,29 @@
-// Randomness and the handshake's HMAC proof, on OpenSSL 3.
+// Randomness and the handshake's HMAC proof.
 //
 //   proof = HMAC-SHA256(key = cookie,
 //                       "flyrpc-auth-v1" | u16 version (big-endian)
 //                       | sender's HELLO payload | receiver's HELLO payload)
 //
 // Each HELLO payload is exactly one msgpack value, so the concatenation is
-// unambiguous. Cost: one EVP_MAC context per proof (two per handshake).
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
+// unambiguous.
+//
+// Why OpenSSL's SHA256_* functions rather than EVP_MAC: in OpenSSL 3 the
+// first EVP fetch loads the provider machinery, which costs every node about
+// 2.3 MiB of resident memory for two HMACs per handshake (measured with a
+// 10-line program: +2.3 MiB after the first HMAC() call, +0.26 MiB after
+// SHA256_Init/Update/Final; docs/PERFORMANCE.md). The low-level SHA-256
+// functions are deprecated in OpenSSL 3 but present until 4.0; HMAC over them
+// is RFC 2104's two nested hashes, checked against RFC 4231's test vectors
+// and against OpenSSL's own HMAC() (tests/wire/crypto_test.cpp). Randomness
+// comes from the kernel (base/random.hpp) for the same reason.
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
 
-#include <memory>
+#include <cstring>
 #include <stdexcept>
 
+#include "base/random.hpp"
 #include "wire/handshake.hpp"
 
 namespace fly::wire {
@@ -22,24 +33,41 @@ namespace {
 constexpr std::string_view kProofLabel = "flyrpc-auth-v1";
 
 void random_bytes(unsigned char* p, std::size_t n) {
-  if (RAND_bytes(p, static_cast<int>(n)) != 1) {
-    throw std::runtime_error("OpenSSL RAND_bytes failed: no secure randomness available");
-  }
+  detail::secure_random_bytes(p, n);
 }
-
-// The fetched HMAC implementation, shared by every thread (EVP_MAC objects
-// are immutable and thread-safe once fetched). Lives until exit.
-EVP_MAC* hmac() {
-  static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-  if (mac == nullptr) throw std::runtime_error("OpenSSL: HMAC is not available");
-  return mac;
-}
-
-struct MacCtxFree {
-  void operator()(EVP_MAC_CTX* c) const noexcept { EVP_MAC_CTX_free(c); }
-};
 
 }  // namespace
+
+std::array<std::uint8_t, kProofSize> hmac_sha256(std::string_view key,
+                                                 std::initializer_list<Bytes> message) {
+  constexpr std::size_t kBlock = SHA256_CBLOCK;  // 64
+  static_assert(kProofSize == SHA256_DIGEST_LENGTH);
+  // RFC 2104: a key longer than the block is hashed first; then zero-padded.
+  unsigned char k[kBlock] = {};
+  if (key.size() > kBlock) {
+    SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), k);
+  } else if (!key.empty()) {
+    std::memcpy(k, key.data(), key.size());
+  }
+  unsigned char pad[kBlock];
+  std::array<std::uint8_t, kProofSize> inner{};
+  SHA256_CTX ctx;
+  for (std::size_t i = 0; i < kBlock; ++i) pad[i] = k[i] ^ 0x36;
+  SHA256_Init(&ctx);
+  SHA256_Update(&ctx, pad, kBlock);
+  for (const Bytes part : message) SHA256_Update(&ctx, part.data(), part.size());
+  SHA256_Final(inner.data(), &ctx);
+  std::array<std::uint8_t, kProofSize> mac{};
+  for (std::size_t i = 0; i < kBlock; ++i) pad[i] = k[i] ^ 0x5c;
+  SHA256_Init(&ctx);
+  SHA256_Update(&ctx, pad, kBlock);
+  SHA256_Update(&ctx, inner.data(), inner.size());
+  SHA256_Final(mac.data(), &ctx);
+  OPENSSL_cleanse(k, sizeof k);
+  OPENSSL_cleanse(pad, sizeof pad);
+  OPENSSL_cleanse(&ctx, sizeof ctx);
+  return mac;
+}
 
 std::array<std::uint8_t, kNonceSize> make_nonce() {
   std::array<std::uint8_t, kNonceSize> nonce{};
@@ -61,32 +89,9 @@ std::uint64_t make_incarnation() {
 std::array<std::uint8_t, kProofSize> auth_proof(std::string_view cookie, std::uint16_t version,
                                                 Bytes sender_hello_payload,
                                                 Bytes receiver_hello_payload) {
-  std::unique_ptr<EVP_MAC_CTX, MacCtxFree> ctx(EVP_MAC_CTX_new(hmac()));
-  if (!ctx) throw std::runtime_error("OpenSSL: EVP_MAC_CTX_new failed");
-  char digest[] = "SHA256";
-  const OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-      OSSL_PARAM_construct_end(),
-  };
-  // An empty key is legal HMAC; give OpenSSL a valid pointer for it.
-  static const unsigned char kNoKey = 0;
-  const auto* key =
-      cookie.empty() ? &kNoKey : reinterpret_cast<const unsigned char*>(cookie.data());
-  const unsigned char version_be[2] = {static_cast<unsigned char>(version >> 8),
-                                       static_cast<unsigned char>(version)};
-  auto update = [&](const void* p, std::size_t n) {
-    return EVP_MAC_update(ctx.get(), static_cast<const unsigned char*>(p), n) == 1;
-  };
-  std::array<std::uint8_t, kProofSize> proof{};
-  std::size_t len = 0;
-  const bool ok =
-      EVP_MAC_init(ctx.get(), key, cookie.size(), params) == 1 &&
-      update(kProofLabel.data(), kProofLabel.size()) && update(version_be, sizeof version_be) &&
-      update(sender_hello_payload.data(), sender_hello_payload.size()) &&
-      update(receiver_hello_payload.data(), receiver_hello_payload.size()) &&
-      EVP_MAC_final(ctx.get(), proof.data(), &len, proof.size()) == 1 && len == kProofSize;
-  if (!ok) throw std::runtime_error("OpenSSL: HMAC-SHA256 failed");
-  return proof;
+  const char version_be[2] = {static_cast<char>(version >> 8), static_cast<char>(version & 0xff)};
+  return hmac_sha256(cookie, {Bytes(kProofLabel.data(), kProofLabel.size()), Bytes(version_be, 2),
+                              sender_hello_payload, receiver_hello_payload});
 }
 
 }  // namespace fly::wire

@@ -21,16 +21,21 @@
 
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 
 #include "wire/frames.hpp"
 
 namespace fly::wire {
 
-/// 32 bytes from OpenSSL's CSPRNG.
+/// 32 bytes from the kernel's CSPRNG (getrandom).
 std::array<std::uint8_t, kNonceSize> make_nonce();
 /// A random 64-bit incarnation number.
 std::uint64_t make_incarnation();
+
+/// HMAC-SHA256 (RFC 2104) of the concatenation of `message`'s parts.
+std::array<std::uint8_t, kProofSize> hmac_sha256(std::string_view key,
+                                                 std::initializer_list<Bytes> message);
 
 /// HMAC-SHA256 proof; see above.
 std::array<std::uint8_t, kProofSize> auth_proof(std::string_view cookie, std::uint16_t version,
