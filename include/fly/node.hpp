@@ -244,7 +244,7 @@ class Node {
   R rpc_region(std::string_view region, std::string_view function, Args&&... args) {
     return with_options(
         [&](const CallOptions& o, auto&&... a) {
-          return call<R>(route_region(region, function), function, o, a...);
+          return call<R>(route_region(region, function, o.prefer), function, o, a...);
         },
         std::forward<Args>(args)...);
   }
@@ -303,7 +303,7 @@ class Node {
                         ArgsAndToken&&... args_and_token) {
     return with_token<R>(
         [this, region, function](const CallOptions& o, auto&&... a) {
-          return prepare_async(route_region(region, function), function, o, a...);
+          return prepare_async(route_region(region, function, o.prefer), function, o, a...);
         },
         std::forward<ArgsAndToken>(args_and_token)...);
   }
@@ -491,7 +491,11 @@ class Node {
                                           std::string_view function, const CallOptions& options,
                                           const Args&... args);
 
-  detail::Route route_region(std::string_view region, std::string_view function) const;
+  /// The node a call to `function` in `region` goes to: this node when it is
+  /// in `region` and exports `function`, else one chosen per `prefer`
+  /// (src/cluster/route_choice.hpp), its connection pinned in Route::keep.
+  detail::Route route_region(std::string_view region, std::string_view function,
+                             Prefer prefer) const;
   detail::Route route_node(std::string_view node, std::string_view function) const;
   /// Routes to every visible node of `region` ("" = all), no function filter.
   std::vector<detail::Route> members_of(std::string_view region) const;

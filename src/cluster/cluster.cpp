@@ -572,6 +572,7 @@ void Cluster::publish() {
   std::sort(view->visible.begin(), view->visible.end(),
             [](const auto& a, const auto& b) { return a->name < b->name; });
   for (const auto& m : view->visible) view->by_region[m->region].push_back(m.get());
+  view->routes = RouteIndex(view->visible);
   if (settings_.metrics) {
     std::map<std::string, std::size_t> per_region;
     for (const auto& [region, members] : view->by_region) per_region[region] = members.size();

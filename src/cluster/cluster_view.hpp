@@ -10,6 +10,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "cluster/route_index.hpp"
 #include "net/peer.hpp"
 
 namespace fly::cluster {
@@ -47,10 +48,16 @@ struct ClusterView {
       connected;
   /// Visible members by region.
   std::map<std::string, std::vector<const Member*>, std::less<>> by_region;
+  /// (region, function) -> the other visible members exporting it: what
+  /// rpc_region reads on every call (Node::route_region). Points into `visible`.
+  RouteIndex routes;
 
   const Member* find_connected(std::string_view name) const {
     auto it = connected.find(name);
     return it == connected.end() ? nullptr : it->second.get();
+  }
+  bool has_region(std::string_view region) const {
+    return by_region.find(region) != by_region.end();
   }
   std::vector<std::string> regions() const {
     std::vector<std::string> out;

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "cluster/cluster.hpp"
+#include "cluster/route_choice.hpp"
 #include "discovery/dns_poller.hpp"
 #include "discovery/host_port.hpp"
 #include "fly/this_call.hpp"
@@ -314,7 +315,23 @@ std::string Node::last_join_error() const { return core_->cluster->last_join_err
 
 // ---- routing ---------------------------------------------------------------------
 
-detail::Route Node::route_region(std::string_view region, std::string_view function) const {
+namespace {
+
+// The route of a call to a chosen member, its connection already pinned by
+// the choice (one weak_ptr lock per call, not two). The node name points into
+// the connection's HELLO, which lives as long as the pin.
+detail::Route pinned_route(std::shared_ptr<detail::Peer> peer) {
+  detail::Peer* raw = peer.get();
+  return {nullptr, raw, std::move(peer), raw->peer_hello().name, raw->peer_hello().region};
+}
+
+}  // namespace
+
+// The per-call cost (issue 8, bench BM_RegionLookup): one snapshot read, one
+// probe of the view's (region, function) index, the choice, the pin. Nothing
+// here allocates or walks the members of the region.
+detail::Route Node::route_region(std::string_view region, std::string_view function,
+                                 Prefer prefer) const {
   auto& c = *core_;
   const bool here = !c.options.hidden && region == c.options.region;
   if (here) {
@@ -323,28 +340,20 @@ detail::Route Node::route_region(std::string_view region, std::string_view funct
     }
   }
   const cluster::ClusterView& view = c.cluster->view();
-  auto it = view.by_region.find(region);
-  if (it == view.by_region.end()) {
-    validate_region("region", region);
-    throw NoNodeInRegion(std::string(region), view.regions());
-  }
-  const cluster::Member* candidates[64];
-  std::size_t n = 0;
-  std::vector<const cluster::Member*> many;  // only for regions of more than 64 nodes
-  for (const cluster::Member* m : it->second) {
-    if (m->is_self || !m->exports(function)) continue;
-    if (n < 64) {
-      candidates[n++] = m;
-    } else {
-      if (many.empty()) many.assign(candidates, candidates + n);
-      many.push_back(m);
+  const cluster::RouteIndex::Candidates* candidates = view.routes.find(region, function);
+  if (candidates == nullptr) {
+    if (!view.has_region(region)) {
+      validate_region("region", region);
+      throw NoNodeInRegion(std::string(region), view.regions());
     }
+    throw UnknownFunction(std::string(function), "region " + std::string(region));
   }
-  const cluster::Member* const* pool = many.empty() ? candidates : many.data();
-  const std::size_t count = many.empty() ? n : many.size();
-  if (count == 0) throw UnknownFunction(std::string(function), "region " + std::string(region));
-  const cluster::Member* chosen = pool[count == 1 ? 0 : next_random() % count];
-  return remote_route(*chosen, function);
+  const std::uint64_t random_bits = candidates->size() == 1 ? 0 : next_random();
+  cluster::Choice choice = cluster::choose(*candidates, prefer, random_bits);
+  if (!choice.peer) {
+    throw NodeDown(choice.member->name, std::string(function), "the connection just closed");
+  }
+  return pinned_route(std::move(choice.peer));
 }
 
 detail::Route Node::route_node(std::string_view node, std::string_view function) const {
