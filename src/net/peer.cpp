@@ -104,6 +104,56 @@ void Peer::write_as_sender() {
   schedule_write();
 }
 
+namespace {
+// The batch of frames an I/O thread is handling (Peer::on_read), and the
+// peers that became writers during it. Peers other than the one being read
+// are held by a strong reference until the batch ends; past kMaxOthers they
+// hop to their strand instead.
+struct ReadBatch {
+  static constexpr std::size_t kMaxOthers = 8;
+  Peer* reading = nullptr;
+  bool reading_deferred = false;
+  std::size_t others = 0;
+  std::shared_ptr<Peer> other[kMaxOthers];
+};
+thread_local ReadBatch t_batch;
+}  // namespace
+
+bool Peer::defer_to_read_batch() {
+  ReadBatch& b = t_batch;
+  if (b.reading == nullptr) return false;
+  if (b.reading == this) {
+    b.reading_deferred = true;
+    return true;
+  }
+  if (b.others == ReadBatch::kMaxOthers) return false;
+  b.other[b.others++] = shared_from_this();
+  return true;
+}
+
+void Peer::end_read_batch() {
+  ReadBatch& b = t_batch;
+  b.reading = nullptr;
+  if (b.reading_deferred) {
+    b.reading_deferred = false;
+    flush_deferred();
+  }
+  // Others are flushed one by one; taking each out first keeps the list
+  // valid if a flush's own completion starts another batch on this thread.
+  while (b.others > 0) {
+    std::shared_ptr<Peer> peer = std::move(b.other[--b.others]);
+    peer->flush_deferred();
+  }
+}
+
+void Peer::flush_deferred() {
+  {
+    std::lock_guard lock(out_mutex_);
+    out_.swap(wbuf_);
+  }
+  write_as_sender();
+}
+
 void Peer::note_sent(std::size_t n) noexcept {
   bytes_sent_.fetch_add(n, std::memory_order_relaxed);
   if (settings_.metrics) settings_.metrics->bytes_sent(n);
@@ -176,18 +226,27 @@ void Peer::on_read(std::size_t n) {
   last_recv_ = Clock::now();
 
   std::size_t offset = 0;
-  while (!closed_) {
-    wire::FrameView frame;
-    std::string error;
-    const auto status = wire::parse_frame({rbuf_.data() + offset, rbuf_.size() - offset},
-                                          settings_.max_frame_size, frame, error);
-    if (status == wire::ParseStatus::need_more) break;
-    if (status == wire::ParseStatus::error) {
-      protocol_error(error);
-      return;
+  {
+    // Frames sent while this batch is handled are written once, when the
+    // block ends (before the next read is started).
+    t_batch.reading = this;
+    struct EndBatch {
+      Peer* peer;
+      ~EndBatch() { peer->end_read_batch(); }
+    } end_batch{this};
+    while (!closed_) {
+      wire::FrameView frame;
+      std::string error;
+      const auto status = wire::parse_frame({rbuf_.data() + offset, rbuf_.size() - offset},
+                                            settings_.max_frame_size, frame, error);
+      if (status == wire::ParseStatus::need_more) break;
+      if (status == wire::ParseStatus::error) {
+        protocol_error(error);
+        return;
+      }
+      if (!handle_frame(frame)) return;
+      offset += frame.total_size;
     }
-    if (!handle_frame(frame)) return;
-    offset += frame.total_size;
   }
   if (closed_) return;
 

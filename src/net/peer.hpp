@@ -113,11 +113,15 @@ class Peer : public std::enable_shared_from_this<Peer> {
       throw;
     }
     if (writing_) return true;  // the writer in charge takes these bytes too
-    // Nothing is being written: this thread becomes the writer and writes at
-    // once; only what the socket does not take now hops to the strand.
-    // Senders that come meanwhile append to out_ without waiting for the
-    // system call.
+    // Nothing is being written: this thread becomes the writer.
     writing_ = true;
+    // Inside an I/O thread's batch of frames (replies sent by inline
+    // handlers, calls started by async completions): write once, when the
+    // batch ends, rather than once per frame.
+    if (defer_to_read_batch()) return true;
+    // Otherwise write at once; only what the socket does not take now hops
+    // to the strand. Senders that come meanwhile append to out_ without
+    // waiting for the system call.
     out_.swap(wbuf_);  // wbuf_ belongs to whoever is the writer
     lock.unlock();
     write_as_sender();
@@ -165,6 +169,14 @@ class Peer : public std::enable_shared_from_this<Peer> {
   /// meanwhile, or an error the strand's write then reports) passes to the
   /// strand with schedule_write().
   void write_as_sender();
+  /// With out_mutex_ held and writing_ just set: if this thread is handling
+  /// a batch of frames read from a connection (on_read), takes note of this
+  /// peer for end_read_batch() and returns true. Thread-local, no lock.
+  bool defer_to_read_batch();
+  /// At the end of on_read's batch: writes what every deferred peer queued.
+  void end_read_batch();
+  /// The writer that deferred to a batch: swaps out_ into wbuf_ and writes.
+  void flush_deferred();
   void note_sent(std::size_t n) noexcept;
   void do_write();
   void do_read();
