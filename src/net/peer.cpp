@@ -32,7 +32,9 @@ constexpr std::size_t kKeepBuffer = 1024 * 1024;
 // the concrete executor type, and posting to it or binding to it costs no
 // type-erased executor copies.
 asio::io_context::executor_type io_executor_of(asio::ip::tcp::socket& socket) {
-  const auto* ex = socket.get_executor().target<asio::io_context::executor_type>();
+  // target() points into the executor object: keep it alive while reading.
+  const asio::any_io_executor executor = socket.get_executor();
+  const auto* ex = executor.target<asio::io_context::executor_type>();
   if (ex == nullptr) throw std::logic_error("flyrpc: a peer's socket must run on an io_context");
   return *ex;
 }
