@@ -10,60 +10,26 @@
 #include <thread>
 
 #include "fly/node.hpp"
-#include "fly/this_call.hpp"
+#include "support/in_process_node.hpp"
 #include "support/wait.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
-
-fly::NodeOptions options(const std::string& name, const std::string& region,
-                         const std::vector<std::string>& seeds = {}) {
-  fly::NodeOptions o;
-  o.name = name;
-  o.region = region;
-  o.primary_region = "syd";
-  o.listen_host = "127.0.0.1";
-  o.port = 0;
-  o.cookie = "test-cookie";
-  o.seeds = seeds;
-  o.heartbeat_interval = 200ms;
-  o.heartbeat_timeout = 1000ms;
-  o.reconnect_min = 20ms;
-  o.reconnect_max = 200ms;
-  return o;
-}
-
-std::string seed_of(const fly::Node& n) { return "127.0.0.1:" + std::to_string(n.listen_port()); }
-
-void expose_common(fly::Node& n) {
-  n.expose("String.upcase", [](std::string s) {
-    for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    return s;
-  });
-  n.expose("Kernel.node", [&n] { return n.name(); });
-  n.expose("Kernel.+", [](int a, int b) { return a + b; }, {.non_blocking = true});
-  n.expose("Kernel.raise", [](std::string m) -> int { throw std::invalid_argument(m); });
-  n.expose("Process.sleep", [](int ms) {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-    while (std::chrono::steady_clock::now() < until && !fly::this_call::cancelled()) {
-      std::this_thread::sleep_for(5ms);  // the function under test sleeps; not synchronisation
-    }
-  });
-  n.expose("Deadline.left", [] { return static_cast<int>(fly::this_call::remaining().count()); });
-}
+using flytest::in_process_options;
+using flytest::seed_of;
 
 class ThreeRegions : public ::testing::Test {
  protected:
   void SetUp() override {
-    syd = std::make_unique<fly::Node>(options("syd-1", "syd"));
-    expose_common(*syd);
+    syd = std::make_unique<fly::Node>(in_process_options("syd-1", "syd"));
+    flytest::expose_test_functions(*syd);
     syd->start();
-    lax1 = std::make_unique<fly::Node>(options("lax-1", "lax", {seed_of(*syd)}));
-    lax2 = std::make_unique<fly::Node>(options("lax-2", "lax", {seed_of(*syd)}));
-    hkg = std::make_unique<fly::Node>(options("hkg-1", "hkg", {seed_of(*syd)}));
+    lax1 = std::make_unique<fly::Node>(in_process_options("lax-1", "lax", {seed_of(*syd)}));
+    lax2 = std::make_unique<fly::Node>(in_process_options("lax-2", "lax", {seed_of(*syd)}));
+    hkg = std::make_unique<fly::Node>(in_process_options("hkg-1", "hkg", {seed_of(*syd)}));
     for (auto* n : {lax1.get(), lax2.get(), hkg.get()}) {
-      expose_common(*n);
+      flytest::expose_test_functions(*n);
       n->start();
     }
     for (auto* n : {syd.get(), lax1.get(), lax2.get(), hkg.get()}) {
@@ -182,14 +148,17 @@ TEST_F(ThreeRegions, ConcurrentCallersNeverGetCrossedReplies) {
 
 TEST_F(ThreeRegions, AsyncWithCallbackAndFuture) {
   std::promise<int> got;
-  syd->async_rpc_region<int>("lax", "Kernel.+", 40, 2,
-                             [&](std::exception_ptr e, int r) { e ? got.set_exception(e) : got.set_value(r); });
+  syd->async_rpc_region<int>("lax", "Kernel.+", 40, 2, [&](std::exception_ptr e, int r) {
+    e ? got.set_exception(e) : got.set_value(r);
+  });
   EXPECT_EQ(got.get_future().get(), 42);
-  auto f = syd->async_rpc_region<std::string>("hkg", "String.upcase", std::string("fly"), asio::use_future);
+  auto f = syd->async_rpc_region<std::string>("hkg", "String.upcase", std::string("fly"),
+                                              asio::use_future);
   EXPECT_EQ(f.get(), "FLY");
   auto err = syd->async_rpc_region<int>("hkg", "Kernel.raise", "x", asio::use_future);
   EXPECT_THROW(err.get(), fly::RemoteError);
-  auto slow = syd->async_rpc_region<void>("hkg", "Process.sleep", 5000, fly::timeout(100ms), asio::use_future);
+  auto slow = syd->async_rpc_region<void>("hkg", "Process.sleep", 5000, fly::timeout(100ms),
+                                          asio::use_future);
   EXPECT_THROW(slow.get(), fly::Timeout);
   auto local = syd->async_rpc_region<int>("syd", "Kernel.+", 1, 1, asio::use_future);
   EXPECT_EQ(local.get(), 2);
@@ -214,9 +183,9 @@ TEST_F(ThreeRegions, MulticallGivesOneOutcomePerNode) {
 }
 
 TEST(Cookie, WrongCookieIsRefused) {
-  fly::Node a(options("a", "syd"));
+  fly::Node a(in_process_options("a", "syd"));
   a.start();
-  auto bo = options("b", "lax", {seed_of(a)});
+  auto bo = in_process_options("b", "lax", {seed_of(a)});
   bo.cookie = "another-cookie";
   fly::Node b(bo);
   b.start();

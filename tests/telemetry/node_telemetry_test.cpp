@@ -9,12 +9,11 @@
 #include <atomic>
 #include <mutex>
 #include <sstream>
-#include <thread>
 #include <vector>
 
 #include "fly/node.hpp"
-#include "fly/this_call.hpp"
 #include "http_client.hpp"
+#include "support/in_process_node.hpp"
 #include "support/wait.hpp"
 #include "telemetry/metrics_address.hpp"
 
@@ -22,43 +21,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using fly::telemetry::Event;
-
-fly::NodeOptions options(const std::string& name, const std::string& region,
-                         const std::vector<std::string>& seeds = {}) {
-  fly::NodeOptions o;
-  o.name = name;
-  o.region = region;
-  o.primary_region = "syd";
-  o.listen_host = "127.0.0.1";
-  o.port = 0;
-  o.cookie = "test-cookie";
-  o.seeds = seeds;
-  o.heartbeat_interval = 200ms;
-  o.heartbeat_timeout = 1000ms;
-  o.reconnect_min = 20ms;
-  o.reconnect_max = 200ms;
-  return o;
-}
-
-std::string seed_of(const fly::Node& n) {
-  return "127.0.0.1:" + std::to_string(n.listen_port());
-}
-
-void expose_common(fly::Node& n) {
-  n.expose("String.upcase", [](std::string s) {
-    for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    return s;
-  });
-  n.expose("Kernel.+", [](int a, int b) { return a + b; }, {.non_blocking = true});
-  n.expose("Kernel.node", [&n] { return n.name(); });
-  n.expose("Kernel.raise", [](std::string m) -> int { throw std::invalid_argument(m); });
-  n.expose("Process.sleep", [](int ms) {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-    while (std::chrono::steady_clock::now() < until && !fly::this_call::cancelled()) {
-      std::this_thread::sleep_for(5ms);  // the function under test sleeps; not synchronisation
-    }
-  });
-}
+using flytest::in_process_options;
+using flytest::seed_of;
 
 // The value of the sample line `series` (name and labels exactly as rendered),
 // or "" if the text has no such line.
@@ -117,12 +81,12 @@ class Recorder {
 class NodeTelemetry : public ::testing::Test {
  protected:
   void SetUp() override {
-    syd = std::make_unique<fly::Node>(options("syd-1", "syd"));
-    expose_common(*syd);
+    syd = std::make_unique<fly::Node>(in_process_options("syd-1", "syd"));
+    flytest::expose_test_functions(*syd);
     recorder.attach(*syd);  // before start: node_up must be seen
     syd->start();
-    lax = std::make_unique<fly::Node>(options("lax-1", "lax", {seed_of(*syd)}));
-    expose_common(*lax);
+    lax = std::make_unique<fly::Node>(in_process_options("lax-1", "lax", {seed_of(*syd)}));
+    flytest::expose_test_functions(*lax);
     lax->start();
     ASSERT_TRUE(syd->wait_for_region("lax", 10s));
     ASSERT_TRUE(lax->wait_for_region("syd", 10s));
@@ -244,7 +208,7 @@ TEST(NodeClusterTelemetry, ABadCookieIsCountedAndRetried) {
   std::mutex mutex;                  // declared before the nodes: their handlers use them
   std::vector<std::string> refused;  // reasons seen by the handler
   std::atomic<int> retries{0};
-  fly::Node syd(options("syd-1", "syd"));
+  fly::Node syd(in_process_options("syd-1", "syd"));
   ASSERT_TRUE(syd.telemetry().attach(
       "refusals", {Event::connection_refused},
       [&](Event, const fly::telemetry::Measurements&, const fly::telemetry::Metadata& md) {
@@ -252,7 +216,7 @@ TEST(NodeClusterTelemetry, ABadCookieIsCountedAndRetried) {
         refused.emplace_back(md.reason);
       }));
   syd.start();
-  auto o = options("intruder", "lax", {seed_of(syd)});
+  auto o = in_process_options("intruder", "lax", {seed_of(syd)});
   o.cookie = "wrong-cookie";
   fly::Node intruder(o);
   ASSERT_TRUE(intruder.telemetry().attach(
@@ -278,7 +242,7 @@ TEST(NodeClusterTelemetry, ABadCookieIsCountedAndRetried) {
 }
 
 TEST(NodeMetricsEndpoint, ServesMetricsWhenConfigured) {
-  auto o = options("metrics-1", "syd");
+  auto o = in_process_options("metrics-1", "syd");
   o.metrics_address = "127.0.0.1:0";
   fly::Node node(o);
   EXPECT_EQ(node.metrics_endpoint(), "");  // not before start()
@@ -295,11 +259,11 @@ TEST(NodeMetricsEndpoint, ServesMetricsWhenConfigured) {
 }
 
 TEST(NodeMetricsEndpoint, AnAddressInUseFailsStartNamingIt) {
-  auto first_options = options("metrics-a", "syd");
+  auto first_options = in_process_options("metrics-a", "syd");
   first_options.metrics_address = "127.0.0.1:0";
   fly::Node first(first_options);
   first.start();
-  auto o = options("metrics-b", "syd");
+  auto o = in_process_options("metrics-b", "syd");
   o.metrics_address = first.metrics_endpoint();
   fly::Node second(o);
   try {
@@ -312,7 +276,7 @@ TEST(NodeMetricsEndpoint, AnAddressInUseFailsStartNamingIt) {
 }
 
 TEST(NodeMetricsEndpoint, AMalformedAddressIsAConfigError) {
-  auto o = options("metrics-c", "syd");
+  auto o = in_process_options("metrics-c", "syd");
   o.metrics_address = "9091";
   try {
     fly::Node node(o);

@@ -1,44 +1,12 @@
 // The hot path does not allocate: CALL/REPLY/CANCEL encoding into a warmed
-// Buffer and their decoding. Counted by replacing the global operator new in
-// this test binary (wire_tests only; the replacement forwards to malloc, so
-// sanitizers still see every allocation).
+// Buffer and their decoding. Counted by support/alloc_counter.hpp, which
+// replaces the global operator new in this test binary (this file is the one
+// translation unit of wire_tests that includes it).
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
-
+#include "support/alloc_counter.hpp"
 #include "wire/frames.hpp"
 #include "wire_test_util.hpp"
-
-namespace {
-std::atomic<std::size_t> g_allocations{0};
-}  // namespace
-
-// GCC sees free() on memory from operator new and warns, not knowing that
-// this operator new is malloc.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
-void* operator new(std::size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) {
-  return operator new(n);
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-  std::free(p);
-}
 
 namespace {
 
@@ -48,7 +16,7 @@ TEST(HotPath, CallReplyCancelDoNotAllocate) {
   Buffer out(4096);
   std::string error;
   error.reserve(256);
-  const std::size_t before = g_allocations.load();
+  const std::size_t before = flytest::allocations();
 
   const std::size_t call_start = begin_call(out, 7, 250, "String.upcase");
   fly::detail::encode_args(out, "fly", 42);
@@ -75,16 +43,16 @@ TEST(HotPath, CallReplyCancelDoNotAllocate) {
     }
     data = data.subspan(frame.total_size);
   }
-  const std::size_t after = g_allocations.load();
+  const std::size_t after = flytest::allocations();
   EXPECT_EQ(decoded, 3) << error;
   EXPECT_EQ(after - before, 0u) << "the hot path allocated";
 }
 
 TEST(HotPath, TheCounterCountsOtherwise) {
-  const std::size_t before = g_allocations.load();
+  const std::size_t before = flytest::allocations();
   auto* s = new std::string(100, 'x');
   delete s;
-  EXPECT_GE(g_allocations.load() - before, 1u);
+  EXPECT_GE(flytest::allocations() - before, 1u);
 }
 
 }  // namespace
