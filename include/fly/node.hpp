@@ -296,7 +296,10 @@ class Node {
   // arguments are encoded before the function returns, so they may be
   // temporaries. The handler runs on its associated executor, by default an
   // I/O thread of this node: keep it short. An async call to this node's own
-  // region runs on the worker pool.
+  // region runs on the worker pool. Every outcome reaches the handler,
+  // routing errors included (NoNodeInRegion, UnknownFunction, NodeDown,
+  // BadArguments for arguments over the frame size): the initiating function
+  // does not throw them, and never runs the handler itself.
 
   template <class R, class... ArgsAndToken>
   auto async_rpc_region(std::string_view region, std::string_view function,
@@ -345,6 +348,7 @@ class Node {
     std::string function;
     CallOptions options;
     detail::Buffer args;
+    std::exception_ptr error;  ///< routing or encoding failed: deliver this instead
   };
 
   // Splits a trailing CallOptions off the arguments.
@@ -371,7 +375,12 @@ class Node {
     auto all = std::forward_as_tuple(std::forward<ArgsAndToken>(args_and_token)...);
     constexpr std::size_t n = sizeof...(ArgsAndToken) - 1;
     auto&& token = std::get<n>(all);
-    AsyncStart start = split_token_args(prepare, all, std::make_index_sequence<n>{});
+    AsyncStart start;
+    try {
+      start = split_token_args(prepare, all, std::make_index_sequence<n>{});
+    } catch (...) {
+      start.error = std::current_exception();
+    }
     return initiate_async<R>(std::move(start), std::forward<decltype(token)>(token));
   }
   template <class F, class Tuple, std::size_t... I>
@@ -382,7 +391,7 @@ class Node {
   template <class... Args>
   AsyncStart prepare_async(detail::Route route, std::string_view function,
                            const CallOptions& options, const Args&... args) {
-    AsyncStart start{std::move(route), std::string(function), options, {}};
+    AsyncStart start{std::move(route), std::string(function), options, {}, nullptr};
     detail::encode_args(start.args, args...);
     return start;
   }
@@ -404,11 +413,22 @@ class Node {
     return asio::async_initiate<Token, Signature<R>>(
         [this](auto handler, AsyncStart s) {
           auto ex = asio::get_associated_executor(handler, this->executor());
-          start_async(std::move(s), [h = std::move(handler), ex](std::exception_ptr e,
-                                                                 std::span<const char> body,
-                                                                 std::string_view fn) mutable {
-            deliver<R>(std::move(h), ex, std::move(e), body, fn);
-          });
+          if (s.error) {
+            // Posted, not called: a handler never runs inside the initiating call.
+            asio::post(ex, [h = std::move(handler), e = s.error]() mutable {
+              if constexpr (std::is_void_v<R>) {
+                std::move(h)(e);
+              } else {
+                std::move(h)(e, R{});
+              }
+            });
+            return;
+          }
+          start_async(std::move(s),
+                      [h = std::move(handler), ex](std::exception_ptr e, std::span<const char> body,
+                                                   std::string_view fn) mutable {
+                        deliver<R>(std::move(h), ex, std::move(e), body, fn);
+                      });
         },
         token, std::move(start));
   }
@@ -442,7 +462,8 @@ class Node {
   }
 
   /// Completion of an async call: (error or null, result body if ok, function).
-  using AsyncDone = std::function<void(std::exception_ptr, std::span<const char>, std::string_view)>;
+  using AsyncDone =
+      std::function<void(std::exception_ptr, std::span<const char>, std::string_view)>;
   void start_async(AsyncStart start, AsyncDone done);
 
   // Every call, local or remote, is counted (record_call_*; node.cpp): the

@@ -169,7 +169,7 @@ Handshake::Step Handshake::on_frame(const FrameView& frame, Buffer& out) {
       if (CRYPTO_memcmp(expected.data(), auth.proof.data(), kProofSize) != 0) {
         return fail(out, RefuseReason::bad_cookie,
                     "the peer's cookie proof is wrong: the two nodes do not share a cookie "
-                    "(check FLY_RPC_COOKIE)");
+                    "(check FLY_RPC_COOKIE), or the handshake was replayed or forged");
       }
       step_ = Step::authenticated;
       return step_;

@@ -164,6 +164,27 @@ TEST_F(ThreeRegions, AsyncWithCallbackAndFuture) {
   EXPECT_EQ(local.get(), 2);
 }
 
+// Routing errors reach the completion handler like any other outcome: the
+// initiating call does not throw them, and does not run the handler itself.
+TEST_F(ThreeRegions, AsyncRoutingErrorsReachTheHandler) {
+  auto no_region = syd->async_rpc_region<int>("ord", "Kernel.+", 1, 2, asio::use_future);
+  EXPECT_THROW(no_region.get(), fly::NoNodeInRegion);
+  auto no_function = syd->async_rpc_region<int>("lax", "No.such", asio::use_future);
+  EXPECT_THROW(no_function.get(), fly::UnknownFunction);
+  auto no_node = syd->async_rpc<void>("nobody", "Kernel.node", asio::use_future);
+  EXPECT_ANY_THROW(no_node.get());
+
+  const auto caller = std::this_thread::get_id();
+  std::promise<std::exception_ptr> got;
+  syd->async_rpc_region<int>("ord", "Kernel.+", 1, 2, [&](std::exception_ptr e, int) {
+    EXPECT_NE(std::this_thread::get_id(), caller) << "the handler ran inside async_rpc_region";
+    got.set_value(e);
+  });
+  auto e = got.get_future().get();
+  ASSERT_TRUE(e);
+  EXPECT_THROW(std::rethrow_exception(e), fly::NoNodeInRegion);
+}
+
 TEST_F(ThreeRegions, MulticallGivesOneOutcomePerNode) {
   auto results = syd->multicall_region<std::string>("lax", "Kernel.node");
   ASSERT_EQ(results.size(), 2u);

@@ -138,7 +138,7 @@ TEST(Handshake, WrongCookieFailsBothSidesWithBadCookie) {
     EXPECT_FALSE(s->hs.peer_refused());  // each side found out for itself
     EXPECT_EQ(s->hs.failure_message(),
               "the peer's cookie proof is wrong: the two nodes do not share a cookie (check "
-              "FLY_RPC_COOKIE)");
+              "FLY_RPC_COOKIE), or the handshake was replayed or forged");
     const auto refuse = refuse_in(s->sent);
     ASSERT_TRUE(refuse.has_value()) << "the verifier must send REFUSE";
     EXPECT_EQ(refuse->reason, RefuseReason::bad_cookie);
