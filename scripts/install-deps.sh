@@ -26,6 +26,8 @@ test_pkgs=(
   iproute2             # network namespaces for partition tests
   procps               # pgrep/ps used by process tests
   prometheus           # a real Prometheus (+ promtool) scrapes /metrics in the telemetry tests
+  nftables             # nft: packet loss and partitions in the reliability (fault) tests
+  openssl              # the openssl command: the TLS tests make their CA and certificates (tests/tls)
 )
 fuzz_pkgs=(clang libclang-rt-14-dev)
 # The peers of the cross-system benchmark (bench/run.sh, bench/harness): only

@@ -499,7 +499,11 @@ void Cluster::maybe_up(const std::shared_ptr<detail::Peer>& peer) {
                peer->remote_address());
   emit({MembershipEvent::Kind::up, info_of(*m), ""});
   emit_telemetry(telemetry::Event::node_up, {m->name, m->region, "", peer->remote_address()});
-  // Full mesh: tell every other member about the newcomer.
+  // Full mesh: the newcomer learns every member up now — including those
+  // that came up after its handshake's PEERS (a hidden node, which nobody can
+  // dial, would otherwise never meet them) —, and every other member learns
+  // the newcomer. Addresses already known are ignored by the receiver.
+  send_peers(*peer, h.name);
   if (!m->hidden && !m->address.empty()) {
     std::vector<wire::PeerInfo> one{{m->name, m->region, m->address}};
     for (const auto& [name, other] : members_) {
