@@ -7,7 +7,7 @@
 // and returns false; nothing here throws except std::bad_alloc.
 #pragma once
 
-#include <msgpack.hpp>
+#include "fly/detail/msgpack_buffer.hpp"
 
 #include <cstddef>
 #include <cstdint>

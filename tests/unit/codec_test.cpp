@@ -1,7 +1,10 @@
 // Bounded decoding: hostile msgpack is refused with a clear reason.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
 #include <string>
+#include <vector>
 
 #include "fly/detail/codec.hpp"
 
@@ -28,6 +31,46 @@ TEST(Codec, RoundTripsArguments) {
   EXPECT_EQ(o.via.array.ptr[1].as<int>(), 42);
   EXPECT_EQ(o.via.array.ptr[2].as<std::string>(), "lit");
   EXPECT_EQ(o.via.array.ptr[3].as<std::vector<int>>(), (std::vector<int>{1, 2}));
+}
+
+// fuzz_arguments found msgpack-cxx 4.1 casting 2^64 to uint64_t (undefined)
+// when it packs a double; include/fly/detail/msgpack_buffer.hpp fixes it. The
+// sanitizer builds (UBSan aborts on the first report) make this test fail
+// without the fix; every build checks the encoding.
+TEST(Codec, PacksEveryDoubleWithoutOverflow) {
+  const double two_pow_64 = 18446744073709551616.0;
+  const std::vector<double> values = {0.0,
+                                      -0.0,
+                                      1.5,
+                                      3.0,
+                                      -3.0,
+                                      two_pow_64,
+                                      -two_pow_64,
+                                      9223372036854775807.0,
+                                      -9223372036854775808.0,
+                                      1e300,
+                                      std::numeric_limits<double>::infinity(),
+                                      std::numeric_limits<double>::quiet_NaN()};
+  for (double d : values) {
+    Buffer b;
+    fly::detail::encode_args(b, d);
+    msgpack::zone zone;
+    msgpack::object o;
+    std::string error;
+    ASSERT_TRUE(fly::detail::decode_value(zone, b.data(), b.size(), o, error)) << error;
+    const double back = o.via.array.ptr[0].as<double>();
+    if (std::isnan(d)) {
+      EXPECT_TRUE(std::isnan(back));
+    } else {
+      EXPECT_EQ(back, d);
+    }
+  }
+  // Integral values within range travel as integers (msgpack-cxx's encoding);
+  // 2^64 does not fit and stays a float 64.
+  Buffer b;
+  fly::detail::encode_args(b, 3.0, two_pow_64);
+  EXPECT_EQ(static_cast<unsigned char>(b.data()[1]), 0x03);  // positive fixint 3
+  EXPECT_EQ(static_cast<unsigned char>(b.data()[2]), 0xcb);  // float 64
 }
 
 TEST(Codec, RefusesTruncatedInput) {

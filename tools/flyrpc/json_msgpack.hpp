@@ -9,7 +9,7 @@
 // A msgpack binary becomes a JSON string (invalid UTF-8 replaced when printed).
 #pragma once
 
-#include <msgpack.hpp>
+#include "fly/detail/msgpack_buffer.hpp"
 #include <nlohmann/json.hpp>
 
 namespace msgpack {

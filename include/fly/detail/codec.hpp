@@ -7,7 +7,7 @@
 // of the frame it arrived in.
 #pragma once
 
-#include <msgpack.hpp>
+#include "fly/detail/msgpack_buffer.hpp"
 
 #include <cstddef>
 #include <string>

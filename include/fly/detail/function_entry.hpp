@@ -2,7 +2,7 @@
 // encode the result; and a typed direct call for the local short-circuit.
 #pragma once
 
-#include <msgpack.hpp>
+#include "fly/detail/msgpack_buffer.hpp"
 
 #include <cstdint>
 #include <exception>
