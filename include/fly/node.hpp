@@ -45,6 +45,32 @@
 
 namespace fly {
 
+/// TLS 1.3 between nodes (README "TLS"), for networks that are not already
+/// encrypted (Fly's private network is: WireGuard). Off by default. On when
+/// certificate_file is set (or, for a hidden node that does not listen, when
+/// only ca_file is: it then dials without a certificate of its own). Every
+/// node of a cluster must agree: a TLS node and a plaintext one cannot talk.
+/// Each side checks the other's certificate chain against ca_file, with no
+/// host name check (nodes are dialled by IP); the cookie handshake still
+/// runs inside TLS. Files are PEM and read once, at Node construction.
+struct TlsOptions {
+  /// This node's certificate (leaf first, then any intermediates). Default:
+  /// FLY_RPC_TLS_CERT, else "" (TLS off).
+  std::string certificate_file;
+  /// Its private key, not encrypted. Required with certificate_file.
+  /// Default: FLY_RPC_TLS_KEY, else "".
+  std::string private_key_file;
+  /// The CA certificate(s) every peer's certificate must chain to. Required
+  /// when TLS is on. Default: FLY_RPC_TLS_CA, else "".
+  std::string ca_file;
+  /// Mutual TLS: refuse connecting peers that present no certificate (a
+  /// certificate that is presented is always verified). Default false
+  /// (FLY_RPC_TLS_MUTUAL=1 turns it on).
+  bool require_client_certificate = false;
+
+  bool enabled() const noexcept { return !certificate_file.empty() || !ca_file.empty(); }
+};
+
 /// Everything a node needs; every field says its default. from_env() fills
 /// them from the environment (docs: README "Environment").
 struct NodeOptions {
@@ -112,6 +138,8 @@ struct NodeOptions {
   /// counts as unset), else "" (no endpoint; the metrics are still counted,
   /// see Node::metrics_text). docs/TELEMETRY.md.
   std::string metrics_address;
+  /// TLS between nodes (see TlsOptions). Default: off; FLY_RPC_TLS_*.
+  TlsOptions tls;
 
   /// Reads the environment (README "Environment"). Throws fly::ConfigError
   /// naming the variable for a malformed value.
@@ -553,8 +581,8 @@ class Node {
 // parallel; a local one runs in the calling thread while the others fly.
 template <class R, class... Args>
 std::vector<NodeResult<R>> Node::multicall_on(const std::vector<detail::Route>& routes,
-                                              std::string_view function,
-                                              const CallOptions& options, const Args&... args) {
+                                              std::string_view function, const CallOptions& options,
+                                              const Args&... args) {
   const std::chrono::milliseconds timeout = effective_timeout(options);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::vector<std::unique_ptr<detail::BlockingCall<R>>> pending(routes.size());

@@ -113,6 +113,7 @@ std::shared_ptr<detail::Peer> Cluster::make_peer(asio::ip::tcp::socket socket,
   ps.handshake_timeout = settings_.handshake_timeout;
   ps.verbose = settings_.verbose;
   ps.metrics = settings_.metrics;
+  ps.tls = settings_.tls;
   return std::make_shared<detail::Peer>(std::move(socket), std::move(ps), *this, calls_,
                                         dialed_address);
 }

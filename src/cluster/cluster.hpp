@@ -60,6 +60,9 @@ struct ClusterSettings {
   /// outlive the Cluster and every handler it posted to the io_context.
   telemetry::NodeMetrics* metrics = nullptr;
   telemetry::Telemetry* telemetry = nullptr;
+  /// TLS on every connection, accepted and dialled (net/tls.hpp); null:
+  /// plaintext. Built from NodeOptions::tls at Node construction.
+  std::shared_ptr<net::TlsContext> tls;
 };
 
 class Cluster final : public net::PeerEvents {

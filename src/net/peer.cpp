@@ -10,6 +10,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "net/tls.hpp"
 #include "telemetry/node_metrics.hpp"
 
 namespace fly::detail {
@@ -21,6 +22,14 @@ std::string endpoint_string(const asio::ip::tcp::endpoint& ep) {
   const auto addr = ep.address();
   if (addr.is_v6()) return "[" + addr.to_string() + "]:" + std::to_string(ep.port());
   return addr.to_string() + ":" + std::to_string(ep.port());
+}
+
+// A TLS record header (handshake or alert, version 3.x): what a plaintext
+// node receives from a TLS one. Only asked on the error path.
+bool looks_like_tls(const Buffer& b) {
+  if (b.size() < 3) return false;
+  const auto* p = reinterpret_cast<const unsigned char*>(b.data());
+  return (p[0] == 0x16 || p[0] == 0x15) && p[1] == 0x03 && p[2] <= 0x04;
 }
 
 // Read-buffer memory kept between frames; a larger buffer (after a large
@@ -57,6 +66,12 @@ Peer::Peer(asio::ip::tcp::socket socket, net::PeerSettings settings, net::PeerEv
   remote_address_ = ec ? std::string("unknown") : endpoint_string(remote);
   auto local = socket_.local_endpoint(ec);
   if (!ec) local_ip_ = local.address().to_string();
+  if (settings_.tls) {
+    tls_ = std::make_unique<net::TlsStream>(*settings_.tls, socket_, outbound());
+    // The TLS handshake is the writer until it completes: frames sent
+    // meanwhile wait in out_ (nothing may be written before it).
+    writing_ = true;
+  }
 }
 
 Peer::~Peer() = default;
@@ -67,12 +82,39 @@ void Peer::start() {
     self->socket_.set_option(asio::ip::tcp::no_delay(true), ec);
     self->started_at_ = self->last_recv_ = Clock::now();
     self->last_send_.store(self->started_at_.time_since_epoch().count(), std::memory_order_relaxed);
+    if (self->tls_) {
+      self->arm_timer();  // handshake_timeout covers the TLS handshake too
+      self->tls_handshake();
+      return;
+    }
     Buffer hello;
     self->handshake_.start(hello);
     self->send_raw(hello);
     self->arm_timer();
     self->do_read();
   });
+}
+
+void Peer::tls_handshake() {
+  tls_->stream.async_handshake(
+      outbound() ? asio::ssl::stream_base::client : asio::ssl::stream_base::server,
+      asio::bind_executor(strand_, [self = shared_from_this()](const asio::error_code& ec) {
+        if (self->closed_) return;  // timed out or closed meanwhile
+        if (ec) {
+          const std::string reason =
+              std::string("TLS handshake ") + (self->outbound() ? "with " : "from ") +
+              self->remote_address_ + " failed: " + net::describe_tls_error(ec, *self->tls_);
+          spdlog::warn("flyrpc: {}", reason);
+          self->do_close({reason, false, std::nullopt, std::nullopt}, Errc::node_down);
+          return;
+        }
+        self->tls_established_ = true;
+        Buffer hello;
+        self->handshake_.start(hello);
+        self->send_raw(hello);  // queued: the handshake still holds the writer role
+        self->do_write();       // which passes to the strand's write chain here
+        self->do_read();
+      }));
 }
 
 void Peer::send_raw(const Buffer& frames) {
@@ -149,6 +191,15 @@ void Peer::end_read_batch() {
 }
 
 void Peer::flush_deferred() {
+  if (tls_) {
+    // TLS: the strand writes. The peer whose batch ends is on its strand.
+    if (strand_.running_in_this_thread()) {
+      do_write();
+    } else {
+      schedule_write();
+    }
+    return;
+  }
   {
     std::lock_guard lock(out_mutex_);
     out_.swap(wbuf_);
@@ -185,39 +236,64 @@ void Peer::do_write() {
     }
     out_.swap(wbuf_);
   }
-  asio::async_write(socket_, asio::buffer(wbuf_.data(), wbuf_.size()),
-                    asio::bind_executor(strand_, [self = shared_from_this()](
-                                                     const asio::error_code& ec, std::size_t n) {
-                      if (ec) {
-                        self->do_close({"write failed: " + ec.message(), self->authenticated(),
-                                        std::nullopt, self->refused_by_us_},
-                                       Errc::node_down);
-                        return;
-                      }
-                      self->note_sent(n);
-                      self->wbuf_.clear();
-                      self->wbuf_.shrink_if_above(kKeepBuffer);
-                      self->do_write();
-                    }));
+  auto on_written = asio::bind_executor(
+      strand_, [self = shared_from_this()](const asio::error_code& ec, std::size_t n) {
+        if (ec) {
+          self->io_failed(false, ec);
+          return;
+        }
+        self->note_sent(n);
+        self->wbuf_.clear();
+        self->wbuf_.shrink_if_above(kKeepBuffer);
+        self->do_write();
+      });
+  const auto bytes = asio::buffer(wbuf_.data(), wbuf_.size());
+  if (tls_) {
+    asio::async_write(tls_->stream, bytes, std::move(on_written));
+  } else {
+    asio::async_write(socket_, bytes, std::move(on_written));
+  }
 }
 
 void Peer::do_read() {
   if (closed_) return;
   char* at = rbuf_.prepare(kReadChunk);
   const std::size_t room = rbuf_.capacity() - rbuf_.size();
-  socket_.async_read_some(
-      asio::buffer(at, room),
-      asio::bind_executor(
-          strand_, [self = shared_from_this()](const asio::error_code& ec, std::size_t n) {
-            if (ec) {
-              std::string reason = ec == asio::error::eof ? "connection closed by peer"
-                                                          : "read failed: " + ec.message();
-              self->do_close({reason, self->authenticated(), std::nullopt, self->refused_by_us_},
-                             Errc::node_down);
-              return;
-            }
-            self->on_read(n);
-          }));
+  auto on_data = asio::bind_executor(
+      strand_, [self = shared_from_this()](const asio::error_code& ec, std::size_t n) {
+        if (ec) {
+          self->io_failed(true, ec);
+          return;
+        }
+        self->on_read(n);
+      });
+  if (tls_) {
+    tls_->stream.async_read_some(asio::buffer(at, room), std::move(on_data));
+  } else {
+    socket_.async_read_some(asio::buffer(at, room), std::move(on_data));
+  }
+}
+
+void Peer::io_failed(bool reading, const std::error_code& ec) {
+  std::string reason;
+  if (reading && (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)) {
+    reason = "connection closed by peer";
+    // Closed before a single byte, by a node we dialled: what a TLS node
+    // does with our HELLO when TLS is off here (or a node with too many
+    // pending handshakes). Say so (error path only).
+    if (!tls_ && outbound() && bytes_received() == 0) {
+      reason += " before its HELLO (TLS on there and off here? too many pending handshakes there?)";
+    }
+  } else if (tls_ && net::is_tls_error(ec)) {
+    // A TLS alert (the peer refused our certificate, mutual TLS without
+    // one) or a corrupted record: the operator must see why.
+    reason = std::string("TLS error on the connection ") + (outbound() ? "to " : "from ") +
+             remote_address_ + ": " + net::describe_tls_error(ec, *tls_);
+    spdlog::warn("flyrpc: {}", reason);
+  } else {
+    reason = (reading ? "read failed: " : "write failed: ") + ec.message();
+  }
+  do_close({std::move(reason), authenticated(), std::nullopt, refused_by_us_}, Errc::node_down);
 }
 
 void Peer::on_read(std::size_t n) {
@@ -243,7 +319,10 @@ void Peer::on_read(std::size_t n) {
                                             settings_.max_frame_size, frame, error);
       if (status == wire::ParseStatus::need_more) break;
       if (status == wire::ParseStatus::error) {
-        protocol_error(error);
+        protocol_error(offset == 0 && !authenticated() && !tls_ && looks_like_tls(rbuf_)
+                           ? "TLS bytes (a TLS record) instead of HELLO: TLS is on at the other "
+                             "node and off here (README \"TLS\")"
+                           : error);
         return;
       }
       if (!handle_frame(frame)) return;
@@ -421,7 +500,8 @@ void Peer::on_tick() {
       wire::encode_refuse(refuse, {wire::RefuseReason::handshake_timeout,
                                    "no authentication within the handshake timeout"});
       send_raw(refuse);
-      const std::string reason = "handshake with " + remote_address_ + " timed out";
+      const std::string reason = "handshake with " + remote_address_ + " timed out" +
+                                 (tls_ && !tls_established_ ? " (TLS handshake not finished)" : "");
       spdlog::warn("flyrpc: {}", reason);
       do_close({reason, false, std::nullopt, refused_by_us_}, Errc::node_down);
       return;

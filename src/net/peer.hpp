@@ -9,6 +9,12 @@
 // in-flight async operations, and by callers routing a call to it. It calls
 // its PeerEvents and CallHandler by reference: both must outlive every Peer
 // (the node closes all peers and joins the I/O threads before destroying them).
+//
+// TLS (PeerSettings::tls set): the TLS handshake runs first, on the strand,
+// and only then HELLO/AUTH; handshake_timeout covers both. Every byte then
+// goes through the SSL stream on the strand: senders never write the socket
+// themselves (see send()), and a read batch's deferred frames are flushed by
+// the strand's write. Plaintext connections pay one branch on a member for it.
 #pragma once
 
 #include <asio/io_context.hpp>
@@ -37,6 +43,9 @@ class NodeMetrics;
 }
 
 namespace fly::net {
+
+class TlsContext;
+struct TlsStream;
 
 /// How a connection ended, for the cluster's bookkeeping and logs.
 struct CloseInfo {
@@ -78,6 +87,9 @@ struct PeerSettings {
   /// Also counts every byte read and written here (two relaxed atomic adds
   /// per read/write completion). Null: not counted. Must outlive the Peer.
   telemetry::NodeMetrics* metrics = nullptr;
+  /// TLS for this connection (net/tls.hpp); null: plaintext. Shared by every
+  /// peer of the node.
+  std::shared_ptr<TlsContext> tls;
 };
 
 }  // namespace fly::net
@@ -119,6 +131,12 @@ class Peer : public std::enable_shared_from_this<Peer> {
     // handlers, calls started by async completions): write once, when the
     // batch ends, rather than once per frame.
     if (defer_to_read_batch()) return true;
+    if (tls_) {
+      // TLS: only the strand writes, through the SSL stream.
+      lock.unlock();
+      schedule_write();
+      return true;
+    }
     // Otherwise write at once; only what the socket does not take now hops
     // to the strand. Senders that come meanwhile append to out_ without
     // waiting for the system call.
@@ -181,6 +199,12 @@ class Peer : public std::enable_shared_from_this<Peer> {
   void do_write();
   void do_read();
   void on_read(std::size_t n);
+  /// A read (`reading`) or write failed: closes with its reason (for a TLS
+  /// error, OpenSSL's, logged as a warning naming the remote address).
+  void io_failed(bool reading, const std::error_code& ec);
+  /// TLS: the handshake that precedes HELLO; then hands the writer role (held
+  /// since construction) to the strand's write chain and starts reading.
+  void tls_handshake();
   bool handle_frame(const wire::FrameView& frame);  // false: stop reading
   bool handle_handshake_frame(const wire::FrameView& frame);
   void handle_reply(const wire::FrameView& frame);
@@ -193,6 +217,9 @@ class Peer : public std::enable_shared_from_this<Peer> {
   using Strand = asio::strand<asio::io_context::executor_type>;
 
   asio::ip::tcp::socket socket_;
+  /// The SSL stream over socket_ when TLS is on, else null. Set at
+  /// construction, used on the strand only; send() reads only whether it is set.
+  std::unique_ptr<net::TlsStream> tls_;
   /// The socket's descriptor, for senders' direct writes: used only under
   /// fd_mutex_ while fd_closed_ is false (do_close sets it, under the same
   /// mutex, before it closes the socket), so a direct write never reaches a
@@ -218,6 +245,7 @@ class Peer : public std::enable_shared_from_this<Peer> {
   Buffer rbuf_;
   Buffer wbuf_;  // being written; owned by the writer (see writing_)
   bool closed_ = false;
+  bool tls_established_ = false;
   Clock::time_point started_at_;
   Clock::time_point last_recv_;
   std::optional<wire::RefuseReason> refused_by_us_;

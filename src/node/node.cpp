@@ -19,6 +19,7 @@
 #include "discovery/dns_poller.hpp"
 #include "discovery/host_port.hpp"
 #include "fly/this_call.hpp"
+#include "net/tls.hpp"
 #include "node/node_options_check.hpp"
 #include "rpc/dispatcher.hpp"
 #include "telemetry/metrics_address.hpp"
@@ -99,6 +100,12 @@ cluster::ClusterSettings cluster_settings(const NodeOptions& o) {
   s.max_frame_size = o.max_frame_size;
   s.max_pending_handshakes = o.max_pending_handshakes;
   s.verbose = o.verbose_logging;
+  if (o.tls.enabled()) {
+    // Reads and checks the files now: a bad one fails the Node's constructor.
+    s.tls = std::make_shared<net::TlsContext>(
+        net::TlsSettings{o.tls.certificate_file, o.tls.private_key_file, o.tls.ca_file,
+                         o.tls.require_client_certificate});
+  }
   return s;
 }
 

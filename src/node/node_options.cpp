@@ -6,6 +6,7 @@
 
 #include "discovery/host_port.hpp"
 #include "fly/node.hpp"
+#include "net/tls.hpp"
 #include "node/cookie.hpp"
 #include "node/node_options_check.hpp"
 #include "telemetry/metrics_address.hpp"
@@ -25,6 +26,43 @@ std::uint16_t parse_port(const char* setting, const std::string& text) {
   const unsigned long v = std::stoul(text);
   if (v == 0 || v > 65535) throw ConfigError(setting, text, "a port is a number from 1 to 65535");
   return static_cast<std::uint16_t>(v);
+}
+
+// A yes/no variable where a typo must not silently mean "no" (security).
+bool parse_switch(const char* setting, const std::string& text) {
+  if (text == "1" || text == "true" || text == "yes") return true;
+  if (text == "0" || text == "false" || text == "no") return false;
+  throw ConfigError(setting, text, "expected 1, true or yes (on), or 0, false or no (off)");
+}
+
+// TLS options that belong together (the files themselves are read and
+// checked when the node builds its TLS context: net::TlsContext).
+void check_tls(const NodeOptions& o) {
+  const TlsOptions& t = o.tls;
+  if (!t.private_key_file.empty() && t.certificate_file.empty()) {
+    throw ConfigError(net::kTlsKeyOption, t.private_key_file,
+                      "a private key without its certificate: set the certificate too");
+  }
+  if (!t.enabled()) {
+    if (t.require_client_certificate) {
+      throw ConfigError(net::kTlsMutualOption, "on",
+                        "needs TLS on: set the certificate, its key and the CA file");
+    }
+    return;
+  }
+  if (t.ca_file.empty()) {
+    throw ConfigError(net::kTlsCaOption, "",
+                      "TLS needs the CA that signs the nodes' certificates, to verify peers");
+  }
+  if (!t.certificate_file.empty() && t.private_key_file.empty()) {
+    throw ConfigError(net::kTlsKeyOption, "",
+                      "required with the certificate " + t.certificate_file);
+  }
+  if (t.certificate_file.empty() && !o.listen_host.empty()) {
+    throw ConfigError(net::kTlsCertOption, "",
+                      "a node that accepts connections must present a certificate (only a "
+                      "hidden node that does not listen may use TLS with just a CA file)");
+  }
 }
 
 std::string default_name() {
@@ -60,6 +98,12 @@ NodeOptions NodeOptions::from_env() {
   if (const char* verbose = env("FLY_RPC_VERBOSE")) {
     const std::string v = verbose;
     o.verbose_logging = v == "1" || v == "true" || v == "yes";
+  }
+  if (const char* cert = env("FLY_RPC_TLS_CERT")) o.tls.certificate_file = cert;
+  if (const char* key = env("FLY_RPC_TLS_KEY")) o.tls.private_key_file = key;
+  if (const char* ca = env("FLY_RPC_TLS_CA")) o.tls.ca_file = ca;
+  if (const char* mutual = env("FLY_RPC_TLS_MUTUAL")) {
+    o.tls.require_client_certificate = parse_switch("FLY_RPC_TLS_MUTUAL", mutual);
   }
   if (const char* metrics = env("FLY_RPC_METRICS")) {
     // Validated here so that the error names the variable.
@@ -104,6 +148,7 @@ void check_options(NodeOptions& o) {
   if (!o.metrics_address.empty()) {
     telemetry::parse_metrics_address(o.metrics_address, "metrics address");
   }
+  check_tls(o);
   if (o.io_threads == 0) o.io_threads = 1;
   if (o.worker_threads == 0) o.worker_threads = 1;
   if (o.reconnect_min.count() <= 0) o.reconnect_min = std::chrono::milliseconds(1);

@@ -52,6 +52,24 @@ fly::NodeOptions tool_node_options(const std::string& seeds) {
   return o;
 }
 
+void add_tls_flags(CLI::App& cmd, TlsFlags& flags) {
+  cmd.add_option("--tls-cert", flags.cert,
+                 "TLS 1.3 between nodes: this node's PEM certificate (default: FLY_RPC_TLS_CERT)");
+  cmd.add_option("--tls-key", flags.key,
+                 "Private key of --tls-cert, PEM, unencrypted (default: FLY_RPC_TLS_KEY)");
+  cmd.add_option("--tls-ca", flags.ca,
+                 "PEM CA that every peer's certificate must chain to (default: FLY_RPC_TLS_CA)");
+  cmd.add_flag("--tls-mutual", flags.mutual,
+               "Refuse connecting peers without a certificate (also FLY_RPC_TLS_MUTUAL=1)");
+}
+
+void apply_tls_flags(const TlsFlags& flags, fly::NodeOptions& options) {
+  if (!flags.cert.empty()) options.tls.certificate_file = flags.cert;
+  if (!flags.key.empty()) options.tls.private_key_file = flags.key;
+  if (!flags.ca.empty()) options.tls.ca_file = flags.ca;
+  if (flags.mutual) options.tls.require_client_certificate = true;
+}
+
 bool join(fly::Node& node, std::chrono::milliseconds timeout, std::string& why) {
   node.start();
   if (node.wait_for_nodes(1, timeout)) return true;

@@ -35,6 +35,19 @@ void print_error(const std::string& message);
 /// if empty). Throws fly::ConfigError for bad seeds or none at all.
 fly::NodeOptions tool_node_options(const std::string& seeds);
 
+/// --tls-cert, --tls-key, --tls-ca, --tls-mutual: TLS between nodes. Each
+/// given flag overrides its FLY_RPC_TLS_* variable (README "TLS").
+struct TlsFlags {
+  std::string cert;
+  std::string key;
+  std::string ca;
+  bool mutual = false;
+};
+/// Adds the four flags to `cmd`; `flags` must outlive the parse.
+void add_tls_flags(CLI::App& cmd, TlsFlags& flags);
+/// Puts the flags that were given into `options.tls` (the Node checks them).
+void apply_tls_flags(const TlsFlags& flags, fly::NodeOptions& options);
+
 /// Starts `node` and waits until it is connected to at least one node, up to
 /// `timeout`. False (with `why` set from the join errors) if it never was.
 bool join(fly::Node& node, std::chrono::milliseconds timeout, std::string& why);

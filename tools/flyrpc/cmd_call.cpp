@@ -19,6 +19,7 @@ struct CallFlags {
   int timeout_ms = 5000;
   std::string function;
   std::vector<std::string> args;
+  TlsFlags tls;
 };
 
 int run_call(const CallFlags& f) {
@@ -38,7 +39,9 @@ int run_call(const CallFlags& f) {
     }
   }
   const auto timeout = std::chrono::milliseconds(f.timeout_ms);
-  fly::Node node(tool_node_options(f.seeds));
+  fly::NodeOptions options = tool_node_options(f.seeds);
+  apply_tls_flags(f.tls, options);
+  fly::Node node(options);
   std::string why;
   if (!join(node, timeout, why)) {
     print_error("could not join the cluster: " + why);
@@ -59,8 +62,8 @@ int run_call(const CallFlags& f) {
                      : node.rpc<std::string>(node.nodes().front().name, "Fly.primary_region");
       }
       node.wait_for_region(region, timeout);
-      result = node.rpc_region<nlohmann::json>(region, f.function, call_args,
-                                               fly::timeout(timeout));
+      result =
+          node.rpc_region<nlohmann::json>(region, f.function, call_args, fly::timeout(timeout));
     }
     std::cout << result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     node.stop();
@@ -74,15 +77,18 @@ int run_call(const CallFlags& f) {
 
 Runner add_call_command(CLI::App& app) {
   auto flags = std::make_shared<CallFlags>();
-  CLI::App* cmd = app.add_subcommand("call", "Run a function on a node of a region, the primary, or a named node");
+  CLI::App* cmd = app.add_subcommand(
+      "call", "Run a function on a node of a region, the primary, or a named node");
   cmd->add_option("--seeds", flags->seeds, "Nodes to join, HOST:PORT,... (default: FLY_RPC_SEEDS)");
   cmd->add_option("--region", flags->region, "Run on a node of this region");
   cmd->add_flag("--primary", flags->primary, "Run on a node of the primary region");
   cmd->add_option("--node", flags->node, "Run on this node");
-  cmd->add_option("--timeout", flags->timeout_ms, "Milliseconds to wait for the target and for the answer (default 5000)")
+  cmd->add_option("--timeout", flags->timeout_ms,
+                  "Milliseconds to wait for the target and for the answer (default 5000)")
       ->check(CLI::Range(1, 3'600'000));
   cmd->add_option("function", flags->function, "Module.function")->required();
   cmd->add_option("args", flags->args, "Arguments, each a JSON value");
+  add_tls_flags(*cmd, flags->tls);
   cmd->footer(
       "Exit status: 0 result, 1 remote error, 2 usage, 3 no node in region, 4 timeout,\n"
       "5 node down, 6 unknown function or bad arguments, 7 could not join the cluster.\n"

@@ -29,6 +29,7 @@ struct NodeFlags {
   int handshake_timeout_ms = 0;
   bool verbose = false;
   std::string metrics;
+  TlsFlags tls;
 };
 
 void emit_line(const std::string& line) {
@@ -73,6 +74,7 @@ int run_node(const NodeFlags& f) {
   if (f.heartbeat_timeout_ms > 0) {
     o.heartbeat_timeout = std::chrono::milliseconds(f.heartbeat_timeout_ms);
   }
+  apply_tls_flags(f.tls, o);
 
   // Block the stop signals before any thread starts, then wait for them here.
   sigset_t stop_signals;
@@ -127,10 +129,12 @@ Runner add_node_command(CLI::App& app) {
   cmd->add_option("--metrics", flags->metrics,
                   "Serve Prometheus metrics at http://HOST:PORT/metrics (default: "
                   "FLY_RPC_METRICS); port 0 picks one");
+  add_tls_flags(*cmd, flags->tls);
   cmd->footer(
       "The cookie comes from FLY_RPC_COOKIE, else ~/.flyrpc.cookie (created on first use).\n"
       "Exports String.upcase, Kernel.+, Fly.my_region, Fly.primary_region, Kernel.node,\n"
       "Process.sleep, Kernel.raise, Echo.bytes and Fly.region_table.\n"
+      "TLS is off unless --tls-cert/--tls-ca or FLY_RPC_TLS_* are set (then on every node).\n"
       "Examples:\n"
       "  flyrpc node --name syd-1 --region syd --primary syd --listen 127.0.0.1:4370\n"
       "  flyrpc node --name lax-1 --region lax --primary syd --listen 127.0.0.1:4371 --seeds 127.0.0.1:4370");

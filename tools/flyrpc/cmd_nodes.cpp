@@ -17,6 +17,7 @@ struct NodesFlags {
   bool json = false;
   int timeout_ms = 5000;
   int settle_ms = 300;
+  TlsFlags tls;
 };
 
 // The set of visible nodes has not changed for `settle`: the mesh is as
@@ -42,7 +43,9 @@ void wait_settled(fly::Node& node, std::chrono::milliseconds settle,
 }
 
 int run_nodes(const NodesFlags& f) {
-  fly::Node node(tool_node_options(f.seeds));
+  fly::NodeOptions options = tool_node_options(f.seeds);
+  apply_tls_flags(f.tls, options);
+  fly::Node node(options);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(f.timeout_ms);
   std::string why;
   if (!join(node, std::chrono::milliseconds(f.timeout_ms), why)) {
@@ -54,7 +57,9 @@ int run_nodes(const NodesFlags& f) {
   if (f.json) {
     nlohmann::ordered_json out = nlohmann::ordered_json::array();
     for (const auto& n : nodes) {
-      out.push_back({{"name", n.name}, {"region", n.region}, {"address", n.address},
+      out.push_back({{"name", n.name},
+                     {"region", n.region},
+                     {"address", n.address},
                      {"functions", n.functions}});
     }
     std::cout << out.dump() << "\n";
@@ -75,8 +80,11 @@ Runner add_nodes_command(CLI::App& app) {
   auto flags = std::make_shared<NodesFlags>();
   CLI::App* cmd = app.add_subcommand("nodes", "List the visible nodes of a cluster");
   cmd->add_option("--seeds", flags->seeds, "Nodes to join, HOST:PORT,... (default: FLY_RPC_SEEDS)");
-  cmd->add_flag("--json", flags->json, "Print one JSON array of {name, region, address, functions}");
-  cmd->add_option("--timeout", flags->timeout_ms, "Give up joining after this many ms (default 5000)")
+  cmd->add_flag("--json", flags->json,
+                "Print one JSON array of {name, region, address, functions}");
+  add_tls_flags(*cmd, flags->tls);
+  cmd->add_option("--timeout", flags->timeout_ms,
+                  "Give up joining after this many ms (default 5000)")
       ->check(CLI::Range(1, 3'600'000));
   cmd->footer(
       "Joins as a hidden node (it appears in no table). Exit 7 if it cannot join.\n"

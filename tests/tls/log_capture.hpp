@@ -1,0 +1,65 @@
+// Captures spdlog output for a test (the warnings a refused TLS connection
+// logs): replaces the default logger with one writing to memory, restores the
+// previous logger on destruction. Create it before any node starts and destroy
+// it after they stopped (spdlog swaps the default logger without locking).
+#pragma once
+
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace tlstest {
+
+class LogCapture {
+ public:
+  struct Line {
+    spdlog::level::level_enum level;
+    std::string text;
+  };
+
+  LogCapture() : sink_(std::make_shared<Sink>()), previous_(spdlog::default_logger()) {
+    auto logger = std::make_shared<spdlog::logger>("tlstest", sink_);
+    logger->set_level(spdlog::level::info);
+    spdlog::set_default_logger(logger);
+  }
+  ~LogCapture() { spdlog::set_default_logger(previous_); }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+
+  /// Lines at `level` containing `part`.
+  std::size_t count(spdlog::level::level_enum level, const std::string& part) const {
+    std::lock_guard lock(sink_->lines_mutex);
+    std::size_t n = 0;
+    for (const auto& line : sink_->lines) {
+      if (line.level == level && line.text.find(part) != std::string::npos) ++n;
+    }
+    return n;
+  }
+  /// Everything captured, one line each, for failure messages.
+  std::string all() const {
+    std::lock_guard lock(sink_->lines_mutex);
+    std::string out;
+    for (const auto& line : sink_->lines) out += line.text + "\n";
+    return out;
+  }
+
+ private:
+  struct Sink : spdlog::sinks::base_sink<std::mutex> {
+    void sink_it_(const spdlog::details::log_msg& msg) override {
+      std::lock_guard lock(lines_mutex);
+      lines.push_back({msg.level, std::string(msg.payload.data(), msg.payload.size())});
+    }
+    void flush_() override {}
+    mutable std::mutex lines_mutex;
+    std::vector<Line> lines;
+  };
+  std::shared_ptr<Sink> sink_;
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
+}  // namespace tlstest
