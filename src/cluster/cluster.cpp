@@ -1,10 +1,10 @@
 #include "cluster/cluster.hpp"
 
+#include <spdlog/spdlog.h>
 #include <asio/bind_executor.hpp>
 #include <asio/connect.hpp>
 #include <asio/ip/v6_only.hpp>
 #include <asio/post.hpp>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <random>
@@ -22,7 +22,9 @@ std::string join_host_port(const std::string& host, std::uint16_t port) {
   return host + ":" + std::to_string(port);
 }
 
-bool is_wildcard(const std::string& host) { return host == "0.0.0.0" || host == "::"; }
+bool is_wildcard(const std::string& host) {
+  return host == "0.0.0.0" || host == "::";
+}
 
 std::chrono::milliseconds jittered(std::chrono::milliseconds base) {
   thread_local std::minstd_rand rng(std::random_device{}());
@@ -86,20 +88,44 @@ void Cluster::on_accept(asio::ip::tcp::socket socket) {
     std::lock_guard lock(mutex_);
     if (leaving_) return;  // the socket closes as it goes out of scope
     if (handshaking_inbound_ >= settings_.max_pending_handshakes) {
-      spdlog::warn("flyrpc: refusing a connection: {} handshakes already pending",
-                   handshaking_inbound_);
-      asio::error_code ec;
-      const auto remote = socket.remote_endpoint(ec);
-      record_refusal(
-          wire::RefuseReason::busy,
-          ec ? std::string() : join_host_port(remote.address().to_string(), remote.port()));
-      return;
+      refuse_busy(socket);
+      return;  // the socket closes as it goes out of scope
     }
     peer = make_peer(std::move(socket), "");
     pending_[peer->id()] = peer;
     ++handshaking_inbound_;
   }
   peer->start();
+}
+
+// Locked. An inbound connection over max_pending_handshakes: a best-effort
+// REFUSE busy (plaintext only: a TLS client could not read it; one
+// non-blocking write, never waiting), then the caller closes it. Logged with
+// the remote address, at most once a second under a flood.
+void Cluster::refuse_busy(asio::ip::tcp::socket& socket) {
+  asio::error_code ec;
+  const auto remote = socket.remote_endpoint(ec);
+  const std::string address =
+      ec ? std::string() : join_host_port(remote.address().to_string(), remote.port());
+  if (!settings_.tls) {
+    detail::Buffer refuse;
+    wire::encode_refuse(refuse,
+                        {wire::RefuseReason::busy, std::to_string(handshaking_inbound_) +
+                                                       " handshakes already pending; retry later"});
+    socket.non_blocking(true, ec);
+    if (!ec) socket.write_some(asio::buffer(refuse.data(), refuse.size()), ec);
+  }
+  record_refusal(wire::RefuseReason::busy, address);
+  ++busy_refusals_;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_busy_log_ >= std::chrono::seconds(1)) {
+    spdlog::warn(
+        "flyrpc: refusing a connection from {}: {} handshakes already pending "
+        "(max_pending_handshakes; {} refused since the last such message)",
+        address.empty() ? "an unknown address" : address, handshaking_inbound_, busy_refusals_);
+    busy_refusals_ = 0;
+    last_busy_log_ = now;
+  }
 }
 
 std::shared_ptr<detail::Peer> Cluster::make_peer(asio::ip::tcp::socket socket,
@@ -205,23 +231,23 @@ void Cluster::connect_resolved(const std::string& address,
       socket->close(ignored);
     }
   });
-  asio::async_connect(
-      *socket, results,
-      [this, address, socket, deadline](const asio::error_code& ec, const asio::ip::tcp::endpoint&) {
-        deadline->cancel();
-        if (ec) {
-          dial_failed(address, "cannot connect: " + ec.message());
-          return;
-        }
-        std::shared_ptr<detail::Peer> peer;
-        {
-          std::lock_guard lock(mutex_);
-          if (leaving_) return;
-          peer = make_peer(std::move(*socket), address);
-          pending_[peer->id()] = peer;
-        }
-        peer->start();
-      });
+  asio::async_connect(*socket, results,
+                      [this, address, socket, deadline](const asio::error_code& ec,
+                                                        const asio::ip::tcp::endpoint&) {
+                        deadline->cancel();
+                        if (ec) {
+                          dial_failed(address, "cannot connect: " + ec.message());
+                          return;
+                        }
+                        std::shared_ptr<detail::Peer> peer;
+                        {
+                          std::lock_guard lock(mutex_);
+                          if (leaving_) return;
+                          peer = make_peer(std::move(*socket), address);
+                          pending_[peer->id()] = peer;
+                        }
+                        peer->start();
+                      });
 }
 
 void Cluster::dial_failed(const std::string& address, const std::string& why) {
@@ -286,7 +312,8 @@ void Cluster::on_authenticated(const std::shared_ptr<detail::Peer>& peer) {
   if (h.name == settings_.name) {
     spdlog::error("flyrpc: refusing {} ({}): it uses this node's own name \"{}\"",
                   peer->remote_address(), h.region, h.name);
-    refuse(peer, wire::RefuseReason::duplicate_name, "\"" + h.name + "\" is the name of the node you reached");
+    refuse(peer, wire::RefuseReason::duplicate_name,
+           "\"" + h.name + "\" is the name of the node you reached");
     return;
   }
   auto existing = members_.find(h.name);
@@ -422,9 +449,8 @@ void Cluster::on_closed(const std::shared_ptr<detail::Peer>& peer, const net::Cl
       handshaking_inbound_ > 0) {
     --handshaking_inbound_;
   }
-  const bool harmless_refusal =
-      info.refused_by_peer == wire::RefuseReason::already_connected ||
-      info.refused_by_us == wire::RefuseReason::already_connected;
+  const bool harmless_refusal = info.refused_by_peer == wire::RefuseReason::already_connected ||
+                                info.refused_by_us == wire::RefuseReason::already_connected;
   // Refusals by the handshake (bad cookie, version, timeout), by the peer, or
   // for a protocol error; the cluster's own (refuse()) were counted there.
   if (!peer->refused) {
@@ -530,7 +556,8 @@ void Cluster::member_down(const std::string& name, const std::string& reason) {
 void Cluster::send_announce(detail::Peer& peer) {
   wire::Announce a;
   a.generation = ++announce_generation_;
-  for (auto& f : functions_.list()) a.functions.push_back({std::move(f.name), std::move(f.signature)});
+  for (auto& f : functions_.list())
+    a.functions.push_back({std::move(f.name), std::move(f.signature)});
   peer.send([&](detail::Buffer& out) { wire::encode_announce(out, a); });
 }
 

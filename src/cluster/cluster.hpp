@@ -118,23 +118,24 @@ class Cluster final : public net::PeerEvents {
 
   void accept_next();
   void on_accept(asio::ip::tcp::socket socket);
-  void dial(const std::string& address, bool permanent);              // locked
-  void attempt(const std::string& address);                           // unlocked
+  void dial(const std::string& address, bool permanent);  // locked
+  void attempt(const std::string& address);               // unlocked
   void connect_resolved(const std::string& address, asio::ip::tcp::resolver::results_type r);
   void dial_failed(const std::string& address, const std::string& why);  // unlocked
   void schedule_retry(DialTarget& target);                               // locked
+  void refuse_busy(asio::ip::tcp::socket& socket);
   std::shared_ptr<detail::Peer> make_peer(asio::ip::tcp::socket socket,
                                           const std::string& dialed_address);
   wire::Hello hello_for(const asio::ip::tcp::socket& socket) const;
   bool is_decider_for(const std::string& peer_name) const { return settings_.name < peer_name; }
   void refuse(const std::shared_ptr<detail::Peer>& peer, wire::RefuseReason reason,
               const std::string& message);
-  void send_announce(detail::Peer& peer);                        // locked
-  void send_peers(detail::Peer& peer, const std::string& except);  // locked
-  void maybe_up(const std::shared_ptr<detail::Peer>& peer);     // locked
+  void send_announce(detail::Peer& peer);                                // locked
+  void send_peers(detail::Peer& peer, const std::string& except);        // locked
+  void maybe_up(const std::shared_ptr<detail::Peer>& peer);              // locked
   void member_down(const std::string& name, const std::string& reason);  // locked
-  void publish();                                                // locked
-  void emit(MembershipEvent event);                              // locked
+  void publish();                                                        // locked
+  void emit(MembershipEvent event);                                      // locked
   std::string self_address() const;
   static NodeInfo info_of(const Member& m);
   // Telemetry. A cluster event with its metadata owned, for emitting later.
@@ -167,6 +168,9 @@ class Cluster final : public net::PeerEvents {
   /// Connections not yet members: in handshake, or waiting for ACTIVATE/ANNOUNCE.
   std::unordered_map<std::uint64_t, std::shared_ptr<detail::Peer>> pending_;
   std::size_t handshaking_inbound_ = 0;
+  // Refusals for max_pending_handshakes since the last log line (refuse_busy).
+  std::size_t busy_refusals_ = 0;
+  std::chrono::steady_clock::time_point last_busy_log_{};
   /// Members by name, with the connection that serves each (owned here).
   struct Entry {
     std::shared_ptr<const Member> member;
