@@ -24,7 +24,7 @@
 
 #include "dnsmasq.hpp"
 #include "fly/node.hpp"
-#include "log_capture.hpp"
+#include "support/log_capture.hpp"
 #include "support/process.hpp"
 #include "support/wait.hpp"
 
@@ -176,7 +176,7 @@ class DnsCluster : public ::testing::Test {
         .count();
   }
 
-  disctest::LogCapture log_;  // first in, last out: outlives every node's threads
+  flytest::LogCapture log_;  // first in, last out: outlives every node's threads
   std::unique_ptr<Dnsmasq> dns_;
   std::uint16_t port_ = 0;
   std::atomic<int> downs_{0};

@@ -19,7 +19,7 @@
 #include "dnsmasq.hpp"
 #include "fake_dns.hpp"
 #include "fly/errors.hpp"
-#include "log_capture.hpp"
+#include "support/log_capture.hpp"
 #include "support/process.hpp"
 #include "support/wait.hpp"
 
@@ -87,7 +87,7 @@ class DnsPollerTest : public ::testing::Test {
     return {"127.0.0.1", static_cast<std::uint16_t>(flytest::free_port())};
   }
 
-  disctest::LogCapture log_;  // first in, last out: outlives the I/O threads
+  flytest::LogCapture log_;  // first in, last out: outlives the I/O threads
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_{io_.get_executor()};
   std::vector<std::thread> threads_;

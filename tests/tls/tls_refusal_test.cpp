@@ -12,16 +12,16 @@
 #include <asio/read.hpp>
 #include <asio/ssl.hpp>
 
-#include "log_capture.hpp"
+#include "support/log_capture.hpp"
 #include "support/wait.hpp"
 #include "tls_node.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
+using flytest::LogCapture;
 using flytest::seed_of;
 using tlstest::client_options;
-using tlstest::LogCapture;
 using tlstest::start_node;
 using tlstest::TestPki;
 using tlstest::tls_node_options;

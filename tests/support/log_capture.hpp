@@ -1,7 +1,7 @@
-// Captures spdlog output for a test (the warnings a refused TLS connection
-// logs): replaces the default logger with one writing to memory, restores the
-// previous logger on destruction. Create it before any node starts and destroy
-// it after they stopped (spdlog swaps the default logger without locking).
+// Captures spdlog output for a test: replaces the default logger with one
+// writing to memory, restores the previous logger on destruction. Create it
+// before any thread logs and destroy it after they stopped (spdlog swaps the
+// default logger without synchronising with readers).
 #pragma once
 
 #include <spdlog/sinks/base_sink.h>
@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-namespace tlstest {
+namespace flytest {
 
 class LogCapture {
  public:
@@ -23,7 +23,7 @@ class LogCapture {
   };
 
   LogCapture() : sink_(std::make_shared<Sink>()), previous_(spdlog::default_logger()) {
-    auto logger = std::make_shared<spdlog::logger>("tlstest", sink_);
+    auto logger = std::make_shared<spdlog::logger>("flytest", sink_);
     logger->set_level(spdlog::level::info);
     spdlog::set_default_logger(logger);
   }
@@ -62,4 +62,4 @@ class LogCapture {
   std::shared_ptr<spdlog::logger> previous_;
 };
 
-}  // namespace tlstest
+}  // namespace flytest
