@@ -8,11 +8,12 @@
 #   make bench       micro-benchmarks, then bench/run.sh (flyrpc vs floor, gRPC, :erpc)
 #   make bench-quick bench/run.sh --quick: one short round of the cross-system run
 #   make format      clang-format the tree
+#   make format-check  fail if any source file is not clang-formatted (CI)
 JOBS ?= $(shell nproc)
 BUILD ?= build
 CMAKE_FLAGS ?=
 
-.PHONY: all deps test-deps build demo test test-asan test-tsan fuzz-short ci bench bench-quick format clean
+.PHONY: all deps test-deps build demo test test-asan test-tsan fuzz-short ci bench bench-quick format format-check clean
 
 all: build
 
@@ -54,7 +55,7 @@ test-tsan: test-deps build-tsan/CMakeCache.txt
 fuzz-short:
 	scripts/fuzz.sh 15
 
-ci: test test-asan test-tsan fuzz-short
+ci: format-check test test-asan test-tsan fuzz-short
 
 bench: build
 	$(BUILD)/bin/flyrpc_micro_bench
@@ -63,8 +64,14 @@ bench: build
 bench-quick: build
 	bench/run.sh --quick
 
+SOURCES = find include src tools tests bench examples -name '*.hpp' -o -name '*.cpp'
+
 format:
-	find include src tools tests bench examples -name '*.hpp' -o -name '*.cpp' | xargs clang-format -i
+	$(SOURCES) | xargs clang-format -i
+
+# Fails, naming the lines, if any file differs from clang-format's output.
+format-check: test-deps
+	$(SOURCES) | xargs clang-format --dry-run --Werror
 
 clean:
 	rm -rf build build-asan build-tsan

@@ -28,6 +28,7 @@ test_pkgs=(
   prometheus           # a real Prometheus (+ promtool) scrapes /metrics in the telemetry tests
   nftables             # nft: packet loss and partitions in the reliability (fault) tests
   openssl              # the openssl command: the TLS tests make their CA and certificates (tests/tls)
+  clang-format         # make format-check (CI): the tree stays clang-formatted
 )
 fuzz_pkgs=(clang libclang-rt-14-dev)
 # The peers of the cross-system benchmark (bench/run.sh, bench/harness): only

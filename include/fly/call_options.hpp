@@ -1,7 +1,8 @@
 // Per-call options: a timeout and how to choose among a region's nodes.
 //
 //   node.rpc_region<int>("syd", "Kernel.+", 1, 2, fly::timeout(2s));
-//   node.rpc_region<int>("syd", "Kernel.+", 1, 2, fly::CallOptions{.prefer = fly::Prefer::least_loaded});
+//   node.rpc_region<int>("syd", "Kernel.+", 1, 2, fly::CallOptions{.prefer =
+//   fly::Prefer::least_loaded});
 #pragma once
 
 #include <chrono>
@@ -26,6 +27,8 @@ struct CallOptions {
 };
 
 /// fly::timeout(2s): CallOptions with just a timeout.
-inline CallOptions timeout(std::chrono::milliseconds t) { return CallOptions{t, Prefer::random}; }
+inline CallOptions timeout(std::chrono::milliseconds t) {
+  return CallOptions{t, Prefer::random};
+}
 
 }  // namespace fly

@@ -125,8 +125,7 @@ class FunctionRegistry {
  private:
   template <class... A>
   static constexpr bool no_mutable_refs(std::tuple<A...>*) {
-    return ((!std::is_lvalue_reference_v<A> ||
-             std::is_const_v<std::remove_reference_t<A>>)&&...);
+    return ((!std::is_lvalue_reference_v<A> || std::is_const_v<std::remove_reference_t<A>>)&&...);
   }
 
   template <class R, class... Ts>

@@ -429,7 +429,7 @@ class Node {
     using type = void(std::exception_ptr, R);
   };
   template <class R>
-    requires std::is_void_v<R>
+  requires std::is_void_v<R>
   struct SignatureOf<R> {
     using type = void(std::exception_ptr);
   };

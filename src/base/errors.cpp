@@ -9,18 +9,30 @@ namespace fly {
 
 const char* to_string(Errc code) noexcept {
   switch (code) {
-    case Errc::ok: return "ok";
-    case Errc::no_node_in_region: return "no_node_in_region";
-    case Errc::unknown_function: return "unknown_function";
-    case Errc::bad_arguments: return "bad_arguments";
-    case Errc::remote_error: return "remote_error";
-    case Errc::timeout: return "timeout";
-    case Errc::node_down: return "node_down";
-    case Errc::cancelled: return "cancelled";
-    case Errc::unavailable: return "unavailable";
-    case Errc::config: return "config";
-    case Errc::protocol: return "protocol";
-    case Errc::not_connected: return "not_connected";
+    case Errc::ok:
+      return "ok";
+    case Errc::no_node_in_region:
+      return "no_node_in_region";
+    case Errc::unknown_function:
+      return "unknown_function";
+    case Errc::bad_arguments:
+      return "bad_arguments";
+    case Errc::remote_error:
+      return "remote_error";
+    case Errc::timeout:
+      return "timeout";
+    case Errc::node_down:
+      return "node_down";
+    case Errc::cancelled:
+      return "cancelled";
+    case Errc::unavailable:
+      return "unavailable";
+    case Errc::config:
+      return "config";
+    case Errc::protocol:
+      return "protocol";
+    case Errc::not_connected:
+      return "not_connected";
   }
   return "unknown";
 }
@@ -47,8 +59,7 @@ UnknownFunction::UnknownFunction(std::string function, std::string target)
       function_(std::move(function)),
       target_(std::move(target)) {}
 
-BadArguments::BadArguments(std::string function, std::string expected_signature,
-                           std::string detail)
+BadArguments::BadArguments(std::string function, std::string expected_signature, std::string detail)
     : Error(Errc::bad_arguments, fmt::format("bad arguments for {}: {} (expected {})", function,
                                              detail, expected_signature)),
       function_(std::move(function)),
@@ -66,8 +77,8 @@ RemoteError::RemoteError(std::string node, std::string function, std::string exc
       remote_message_(std::move(remote_message)) {}
 
 Timeout::Timeout(std::string function, std::string node, std::chrono::milliseconds timeout)
-    : Error(Errc::timeout, fmt::format("call to {} on {} timed out after {} ms", function,
-                                       node, timeout.count())),
+    : Error(Errc::timeout,
+            fmt::format("call to {} on {} timed out after {} ms", function, node, timeout.count())),
       function_(std::move(function)),
       node_(std::move(node)),
       timeout_(timeout) {}

@@ -8,21 +8,32 @@
 
 namespace fly::detail {
 
-std::string demangled_name(const std::type_info& t) { return type_name_of(t); }
+std::string demangled_name(const std::type_info& t) {
+  return type_name_of(t);
+}
 
 std::string describe(const msgpack::object& o) {
   switch (o.type) {
-    case msgpack::type::NIL: return "null";
-    case msgpack::type::BOOLEAN: return "bool";
+    case msgpack::type::NIL:
+      return "null";
+    case msgpack::type::BOOLEAN:
+      return "bool";
     case msgpack::type::POSITIVE_INTEGER:
-    case msgpack::type::NEGATIVE_INTEGER: return "integer";
+    case msgpack::type::NEGATIVE_INTEGER:
+      return "integer";
     case msgpack::type::FLOAT32:
-    case msgpack::type::FLOAT64: return "float";
-    case msgpack::type::STR: return "string";
-    case msgpack::type::BIN: return "binary";
-    case msgpack::type::ARRAY: return fmt::format("array of {}", o.via.array.size);
-    case msgpack::type::MAP: return fmt::format("map of {}", o.via.map.size);
-    case msgpack::type::EXT: return "ext";
+    case msgpack::type::FLOAT64:
+      return "float";
+    case msgpack::type::STR:
+      return "string";
+    case msgpack::type::BIN:
+      return "binary";
+    case msgpack::type::ARRAY:
+      return fmt::format("array of {}", o.via.array.size);
+    case msgpack::type::MAP:
+      return fmt::format("map of {}", o.via.map.size);
+    case msgpack::type::EXT:
+      return "ext";
   }
   return "unknown";
 }
@@ -30,7 +41,9 @@ std::string describe(const msgpack::object& o) {
 namespace {
 // Strings and binaries reference the input instead of being copied into the
 // zone: the decoded object lives only as long as the frame it came from.
-bool reference_everything(msgpack::type::object_type, std::size_t, void*) { return true; }
+bool reference_everything(msgpack::type::object_type, std::size_t, void*) {
+  return true;
+}
 }  // namespace
 
 bool decode_value(msgpack::zone& zone, const char* data, std::size_t len, msgpack::object& out,
@@ -42,8 +55,8 @@ bool decode_value(msgpack::zone& zone, const char* data, std::size_t len, msgpac
     const msgpack::unpack_limit limit(len, len / 2, len, len, len, kMaxDecodeDepth);
     std::size_t offset = 0;
     bool referenced = false;
-    out = msgpack::unpack(zone, data, len, offset, referenced, &reference_everything, nullptr,
-                          limit);
+    out =
+        msgpack::unpack(zone, data, len, offset, referenced, &reference_everything, nullptr, limit);
     if (offset != len) {
       error = fmt::format("{} trailing bytes after the value", len - offset);
       return false;
@@ -54,8 +67,8 @@ bool decode_value(msgpack::zone& zone, const char* data, std::size_t len, msgpac
   } catch (const msgpack::depth_size_overflow&) {
     error = fmt::format("msgpack value nested deeper than {}", kMaxDecodeDepth);
   } catch (const msgpack::size_overflow& e) {
-    error = fmt::format(
-        "a msgpack container claims more elements than the input holds ({})", e.what());
+    error =
+        fmt::format("a msgpack container claims more elements than the input holds ({})", e.what());
   } catch (const std::exception& e) {
     error = fmt::format("malformed msgpack value ({})", e.what());
   }
@@ -70,9 +83,9 @@ msgpack::zone& scratch_zone() noexcept {
 
 void throw_bad_result(std::string_view function, const std::string& expected,
                       const msgpack::object& got) {
-  throw BadArguments(std::string(function), "result " + expected,
-                     "result: the caller expects " + expected + ", the function returned " +
-                         describe(got));
+  throw BadArguments(
+      std::string(function), "result " + expected,
+      "result: the caller expects " + expected + ", the function returned " + describe(got));
 }
 
 }  // namespace fly::detail

@@ -2,12 +2,12 @@
 // routing, the call path's non-template half, start and stop.
 #include "fly/node.hpp"
 
+#include <spdlog/spdlog.h>
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/thread_pool.hpp>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -78,8 +78,9 @@ std::uint64_t next_random() {
 std::size_t args_arity(const char* p) {
   const auto b = static_cast<unsigned char>(p[0]);
   if ((b & 0xf0) == 0x90) return b & 0x0f;
-  if (b == 0xdc) return (static_cast<std::size_t>(static_cast<unsigned char>(p[1])) << 8) |
-                        static_cast<unsigned char>(p[2]);
+  if (b == 0xdc)
+    return (static_cast<std::size_t>(static_cast<unsigned char>(p[1])) << 8) |
+           static_cast<unsigned char>(p[2]);
   return 0;
 }
 
@@ -147,22 +148,38 @@ Node::~Node() {
   }
 }
 
-FunctionRegistry& Node::functions() noexcept { return core_->functions; }
-asio::any_io_executor Node::executor() const { return core_->io.get_executor(); }
-telemetry::Telemetry& Node::telemetry() noexcept { return core_->telemetry; }
-std::string Node::metrics_text() const { return core_->metrics.render_prometheus(); }
+FunctionRegistry& Node::functions() noexcept {
+  return core_->functions;
+}
+asio::any_io_executor Node::executor() const {
+  return core_->io.get_executor();
+}
+telemetry::Telemetry& Node::telemetry() noexcept {
+  return core_->telemetry;
+}
+std::string Node::metrics_text() const {
+  return core_->metrics.render_prometheus();
+}
 std::string Node::metrics_endpoint() const {
   std::lock_guard lock(core_->state_mutex);
   if (!core_->metrics_server) return "";
   return telemetry::to_string(core_->metrics_server->local_endpoint());
 }
-const std::string& Node::name() const noexcept { return core_->options.name; }
-const std::string& Node::region() const noexcept { return core_->options.region; }
-const std::string& Node::primary_region() const noexcept { return core_->options.primary_region; }
+const std::string& Node::name() const noexcept {
+  return core_->options.name;
+}
+const std::string& Node::region() const noexcept {
+  return core_->options.region;
+}
+const std::string& Node::primary_region() const noexcept {
+  return core_->options.primary_region;
+}
 bool Node::is_primary() const noexcept {
   return core_->options.region == core_->options.primary_region;
 }
-std::uint16_t Node::listen_port() const noexcept { return core_->cluster->listen_port(); }
+std::uint16_t Node::listen_port() const noexcept {
+  return core_->cluster->listen_port();
+}
 
 bool Node::unexpose(std::string_view name) {
   const bool removed = core_->functions.remove(name);
@@ -170,7 +187,9 @@ bool Node::unexpose(std::string_view name) {
   return removed;
 }
 
-void Node::functions_changed() { core_->cluster->functions_changed(); }
+void Node::functions_changed() {
+  core_->cluster->functions_changed();
+}
 
 // ---- life ----------------------------------------------------------------------
 
@@ -270,9 +289,7 @@ void Node::stop() {
 bool Node::wait_for_nodes(std::size_t n, std::chrono::milliseconds timeout) {
   const bool self_visible = !core_->options.hidden;
   return core_->cluster->wait_until(
-      [&](const cluster::ClusterView& v) {
-        return v.visible.size() - (self_visible ? 1 : 0) >= n;
-      },
+      [&](const cluster::ClusterView& v) { return v.visible.size() - (self_visible ? 1 : 0) >= n; },
       timeout);
 }
 
@@ -295,7 +312,9 @@ bool Node::wait_for_region(std::string_view region, std::chrono::milliseconds ti
 
 // ---- membership ------------------------------------------------------------------
 
-std::vector<std::string> Node::regions() const { return core_->cluster->snapshot()->regions(); }
+std::vector<std::string> Node::regions() const {
+  return core_->cluster->snapshot()->regions();
+}
 
 std::vector<NodeInfo> Node::nodes() const {
   auto view = core_->cluster->snapshot();
@@ -317,8 +336,12 @@ std::vector<NodeInfo> Node::region_nodes(std::string_view region) const {
 std::uint64_t Node::subscribe(std::function<void(const MembershipEvent&)> handler) {
   return core_->cluster->subscribe(std::move(handler));
 }
-void Node::unsubscribe(std::uint64_t id) { core_->cluster->unsubscribe(id); }
-std::string Node::last_join_error() const { return core_->cluster->last_join_error(); }
+void Node::unsubscribe(std::uint64_t id) {
+  core_->cluster->unsubscribe(id);
+}
+std::string Node::last_join_error() const {
+  return core_->cluster->last_join_error();
+}
 
 // ---- routing ---------------------------------------------------------------------
 
@@ -537,8 +560,7 @@ namespace {
 
 // An async call in flight: owned by itself (self_) until completed once, by
 // the reply, the connection's failure, or its timer.
-class AsyncCall final : public detail::PendingCall,
-                        public std::enable_shared_from_this<AsyncCall> {
+class AsyncCall final : public detail::PendingCall, public std::enable_shared_from_this<AsyncCall> {
  public:
   using Done = std::function<void(std::exception_ptr, std::span<const char>, std::string_view)>;
 
@@ -570,9 +592,9 @@ class AsyncCall final : public detail::PendingCall,
   }
 
   void fail(Errc code, std::string_view reason) noexcept override {
-    finish(detail::make_call_error(code, {reason.data(), reason.size()}, node_, function_,
-                                   timeout_),
-           {});
+    finish(
+        detail::make_call_error(code, {reason.data(), reason.size()}, node_, function_, timeout_),
+        {});
   }
 
   /// The CALL could not be sent and the error goes to the initiator instead:
@@ -638,9 +660,9 @@ void Node::start_async(AsyncStart start, AsyncDone user_done) {
   }
   const auto timeout = effective_timeout(start.options);
   detail::Peer& peer = *start.route.peer;
-  auto call = std::make_shared<AsyncCall>(c.io, std::move(done), start.function,
-                                          std::string(start.route.node),
-                                          start.route.keep, peer, timeout);
+  auto call =
+      std::make_shared<AsyncCall>(c.io, std::move(done), start.function,
+                                  std::string(start.route.node), start.route.keep, peer, timeout);
   call->arm(call);
   try {
     send_call(peer, *call, start.function, timeout,

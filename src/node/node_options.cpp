@@ -20,7 +20,8 @@ const char* env(const char* name) {
 }
 
 std::uint16_t parse_port(const char* setting, const std::string& text) {
-  if (text.empty() || text.size() > 5 || text.find_first_not_of("0123456789") != std::string::npos) {
+  if (text.empty() || text.size() > 5 ||
+      text.find_first_not_of("0123456789") != std::string::npos) {
     throw ConfigError(setting, text, "a port is a number from 1 to 65535");
   }
   const unsigned long v = std::stoul(text);
@@ -118,7 +119,8 @@ namespace node {
 void check_options(NodeOptions& o) {
   if (o.name.empty()) o.name = default_name();
   if (o.name.size() > 255 || o.name.find_first_of(" \t\r\n") != std::string::npos) {
-    throw ConfigError("node name", o.name, "a node name is 1-255 printable characters without spaces");
+    throw ConfigError("node name", o.name,
+                      "a node name is 1-255 printable characters without spaces");
   }
   for (char c : o.name) {
     if (c < 0x21 || c > 0x7e) {

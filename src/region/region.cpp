@@ -57,9 +57,15 @@ const RegionIdentity& process_identity() {
   return identity;
 }
 
-const std::string& my_region() { return process_identity().my_region; }
-const std::string& primary_region() { return process_identity().primary_region; }
-bool is_primary() { return process_identity().is_primary(); }
+const std::string& my_region() {
+  return process_identity().my_region;
+}
+const std::string& primary_region() {
+  return process_identity().primary_region;
+}
+bool is_primary() {
+  return process_identity().is_primary();
+}
 
 bool running_on_fly() {
   return env_value("FLY_APP_NAME") != nullptr && env_value("FLY_REGION") != nullptr;

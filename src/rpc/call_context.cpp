@@ -8,12 +8,16 @@ namespace {
 thread_local const CallContext* current = nullptr;
 }
 
-const CallContext* current_call() noexcept { return current; }
+const CallContext* current_call() noexcept {
+  return current;
+}
 
 ScopedCallContext::ScopedCallContext(const CallContext& context) noexcept : previous_(current) {
   current = &context;
 }
-ScopedCallContext::~ScopedCallContext() { current = previous_; }
+ScopedCallContext::~ScopedCallContext() {
+  current = previous_;
+}
 
 }  // namespace fly::rpc
 

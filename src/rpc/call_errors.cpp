@@ -8,8 +8,8 @@
 
 namespace fly::detail {
 
-std::exception_ptr make_call_error(Errc status, std::span<const char> body,
-                                   std::string_view node, std::string_view function,
+std::exception_ptr make_call_error(Errc status, std::span<const char> body, std::string_view node,
+                                   std::string_view function,
                                    std::chrono::milliseconds timeout) noexcept {
   try {
     const std::string fn(function);
@@ -41,8 +41,8 @@ std::exception_ptr make_call_error(Errc status, std::span<const char> body,
       case Errc::timeout:
         throw Timeout(fn, who, timeout);
       default:
-        throw ProtocolError("unexpected reply status " + std::string(to_string(status)) +
-                            " from " + who);
+        throw ProtocolError("unexpected reply status " + std::string(to_string(status)) + " from " +
+                            who);
     }
   } catch (...) {
     return std::current_exception();

@@ -1,8 +1,8 @@
 #include "rpc/dispatcher.hpp"
 
-#include <asio/post.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <asio/post.hpp>
 
 #include "rpc/call_context.hpp"
 #include "telemetry/node_metrics.hpp"

@@ -109,7 +109,8 @@ void FunctionRegistry::invoke_entry(const detail::FunctionEntry& entry, std::str
   detail::InvokeFailure failure;
   const std::size_t mark = out.size();
   switch (entry.invoke(decoded, out, failure)) {
-    case detail::InvokeStatus::ok: return;
+    case detail::InvokeStatus::ok:
+      return;
     case detail::InvokeStatus::bad_arguments:
       out.resize(mark);
       throw BadArguments(entry.name(), entry.signature(), failure.message);

@@ -107,9 +107,9 @@ void end_frame(Buffer& out, std::size_t start) noexcept;
 struct Hello {
   std::uint16_t min_version = kMinVersion;
   std::uint16_t max_version = kMaxVersion;
-  std::string name;            ///< unique node name, 1..255 printable ASCII
-  std::string region;          ///< a valid region code (fly::is_valid_region)
-  bool hidden = false;         ///< tools and shells: connected, never routed to
+  std::string name;               ///< unique node name, 1..255 printable ASCII
+  std::string region;             ///< a valid region code (fly::is_valid_region)
+  bool hidden = false;            ///< tools and shells: connected, never routed to
   std::uint64_t incarnation = 0;  ///< random per process start; tells a restart from a duplicate
   std::array<std::uint8_t, kNonceSize> nonce{};
   std::string listen_address;  ///< "host:port" peers can dial, "" if none (hidden tools)
@@ -124,9 +124,9 @@ enum class RefuseReason : std::uint8_t {
   duplicate_name = 3,     ///< another live node has this name (or it is mine)
   already_connected = 4,  ///< a connection between the pair exists / simultaneous dial lost
   handshake_timeout = 5,
-  protocol = 6,           ///< malformed or unexpected frame
-  stopping = 7,           ///< the node is shutting down
-  busy = 8,               ///< too many pending handshakes
+  protocol = 6,  ///< malformed or unexpected frame
+  stopping = 7,  ///< the node is shutting down
+  busy = 8,      ///< too many pending handshakes
 };
 const char* to_string(RefuseReason reason) noexcept;
 

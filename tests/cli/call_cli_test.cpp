@@ -72,7 +72,8 @@ TEST_F(CallCli, UsageIsTwo) {
 TEST_F(CallCli, NoNodeInRegionIsThree) {
   auto r = call({"--region", "ord", "--timeout", "300", "Kernel.+", "1", "2"});
   EXPECT_EQ(r.exit_code, 3);
-  expect_one_line_error(r, "no node found running in region \"ord\" (regions with nodes: hkg, syd)");
+  expect_one_line_error(r,
+                        "no node found running in region \"ord\" (regions with nodes: hkg, syd)");
 }
 
 TEST_F(CallCli, TimeoutIsFour) {
@@ -87,12 +88,13 @@ TEST_F(CallCli, UnknownFunctionAndBadArgumentsAreSix) {
   expect_one_line_error(r, "unknown function \"Nope.nope\"");
   r = call({"--region", "hkg", "Kernel.+", "\"one\"", "2"});
   EXPECT_EQ(r.exit_code, 6);
-  expect_one_line_error(r, "argument 1: expected int, got string (expected Kernel.+(int, int) -> int)");
+  expect_one_line_error(
+      r, "argument 1: expected int, got string (expected Kernel.+(int, int) -> int)");
 }
 
 TEST_F(CallCli, CannotJoinIsSeven) {
-  auto r = flytest::cli_call(*cookie_, {"--seeds", "127.0.0.1:1", "--timeout", "500", "--region",
-                                        "syd", "Kernel.node"});
+  auto r = flytest::cli_call(
+      *cookie_, {"--seeds", "127.0.0.1:1", "--timeout", "500", "--region", "syd", "Kernel.node"});
   EXPECT_EQ(r.exit_code, 7);
   expect_one_line_error(r, "could not join the cluster");
   r = flytest::cli_call("wrong-cookie", {"--seeds", syd_->address(), "--timeout", "1000",

@@ -20,7 +20,12 @@ class ThreeNodes : public ::testing::Test {
     cookie = flytest::random_cookie();
     for (const auto& [name, region] : std::vector<std::pair<std::string, std::string>>{
              {"syd-1", "syd"}, {"lax-1", "lax"}, {"hkg-1", "hkg"}}) {
-      flytest::NodeSpec spec{name, region, {}, {"--heartbeat-ms", "200", "--heartbeat-timeout-ms", heartbeat_timeout_ms}, {}};
+      flytest::NodeSpec spec{
+          name,
+          region,
+          {},
+          {"--heartbeat-ms", "200", "--heartbeat-timeout-ms", heartbeat_timeout_ms},
+          {}};
       if (!nodes.empty()) spec.seeds = {nodes.front()->address()};
       nodes.push_back(std::make_unique<flytest::NodeProcess>(spec, cookie, "syd"));
       ASSERT_TRUE(nodes.back()->wait_listening(10s));
@@ -67,9 +72,10 @@ TEST_F(ThreeNodes, AFrozenNodeIsDroppedByTheHeartbeat) {
   nodes[2]->process().signal(SIGSTOP);
   frozen.insert("hkg-1");
   const auto t0 = std::chrono::steady_clock::now();
-  ASSERT_EVENTUALLY(nodes[0]->out().find("down hkg-1 hkg heartbeat timeout") != std::string::npos &&
-                        nodes[1]->out().find("down hkg-1 hkg heartbeat timeout") != std::string::npos,
-                    6000)
+  ASSERT_EVENTUALLY(
+      nodes[0]->out().find("down hkg-1 hkg heartbeat timeout") != std::string::npos &&
+          nodes[1]->out().find("down hkg-1 hkg heartbeat timeout") != std::string::npos,
+      6000)
       << nodes[0]->out();
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 1s);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 4s);
@@ -95,7 +101,8 @@ TEST_F(ThreeNodes, AGracefulStopIsDroppedAtOnce) {
 
 TEST_F(ThreeNodes, AWrongCookieIsRefusedByAllLoggedAndInNoTable) {
   start("1500");
-  flytest::NodeSpec intruder{"mallory", "syd", {nodes[0]->address(), nodes[1]->address(), nodes[2]->address()}, {}, {}};
+  flytest::NodeSpec intruder{
+      "mallory", "syd", {nodes[0]->address(), nodes[1]->address(), nodes[2]->address()}, {}, {}};
   flytest::NodeProcess bad(intruder, "not-the-cookie", "syd");
   ASSERT_TRUE(bad.wait_listening(10s));
   for (auto& n : nodes) {

@@ -20,14 +20,17 @@ class FiveNodes : public ::testing::Test {
     const std::vector<std::pair<std::string, std::string>> specs = {
         {"syd-1", "syd"}, {"lax-1", "lax"}, {"hkg-1", "hkg"}, {"syd-2", "syd"}, {"lax-2", "lax"}};
     for (const auto& [name, region] : specs) {
-      flytest::NodeSpec spec{name, region, {}, {"--heartbeat-ms", "200", "--heartbeat-timeout-ms", "1500"}, {}};
+      flytest::NodeSpec spec{
+          name, region, {}, {"--heartbeat-ms", "200", "--heartbeat-timeout-ms", "1500"}, {}};
       if (!nodes.empty()) spec.seeds = {nodes.back()->address()};
       nodes.push_back(std::make_unique<flytest::NodeProcess>(spec, cookie, "syd"));
       ASSERT_TRUE(nodes.back()->wait_listening(10s)) << nodes.back()->err();
     }
   }
 
-  bool all_tables_are(const Table& expected) { return flytest::tables_are(cookie, nodes, expected); }
+  bool all_tables_are(const Table& expected) {
+    return flytest::tables_are(cookie, nodes, expected);
+  }
   std::string dump_tables() { return flytest::dump_tables(cookie, nodes); }
 
   std::string cookie;

@@ -11,9 +11,9 @@ namespace flytest {
 
 NodeProcess::NodeProcess(NodeSpec spec, const std::string& cookie, const std::string& primary)
     : spec_(std::move(spec)), process_([&] {
-        std::vector<std::string> argv = {FLYRPC_CLI_PATH, "node", "--name", spec_.name,
-                                         "--region", spec_.region, "--primary", primary,
-                                         "--listen", "127.0.0.1:0"};
+        std::vector<std::string> argv = {FLYRPC_CLI_PATH, "node",       "--name",    spec_.name,
+                                         "--region",      spec_.region, "--primary", primary,
+                                         "--listen",      "127.0.0.1:0"};
         std::string seeds;
         for (const auto& s : spec_.seeds) seeds += (seeds.empty() ? "" : ",") + s;
         if (!seeds.empty()) {
@@ -23,8 +23,9 @@ NodeProcess::NodeProcess(NodeSpec spec, const std::string& cookie, const std::st
         for (const auto& e : spec_.extra) argv.push_back(e);
         auto env = spec_.env;
         env.emplace("FLY_RPC_COOKIE", cookie);
-        return Process::spawn(argv, env, {"FLY_REGION", "MY_REGION", "PRIMARY_REGION",
-                                          "FLY_RPC_SEEDS", "FLY_APP_NAME", "FLY_RPC_DNS_NAME"});
+        return Process::spawn(argv, env,
+                              {"FLY_REGION", "MY_REGION", "PRIMARY_REGION", "FLY_RPC_SEEDS",
+                               "FLY_APP_NAME", "FLY_RPC_DNS_NAME"});
       }()) {}
 
 bool NodeProcess::wait_listening(std::chrono::milliseconds timeout) {
@@ -50,8 +51,8 @@ ProcessResult cli_call(const std::string& cookie, const std::vector<std::string>
 
 std::optional<std::map<std::string, std::vector<std::string>>> region_table(
     const std::string& cookie, const std::string& seed, const std::string& node) {
-  auto r = cli_call(cookie, {"--seeds", seed, "--node", node, "--timeout", "3000",
-                             "Fly.region_table"});
+  auto r =
+      cli_call(cookie, {"--seeds", seed, "--node", node, "--timeout", "3000", "Fly.region_table"});
   if (r.exit_code != 0) return std::nullopt;
   try {
     return nlohmann::json::parse(r.out).get<std::map<std::string, std::vector<std::string>>>();

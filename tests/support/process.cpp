@@ -80,7 +80,9 @@ Process Process::spawn(const std::vector<std::string>& argv,
   return p;
 }
 
-Process::Process(Process&& o) noexcept { *this = std::move(o); }
+Process::Process(Process&& o) noexcept {
+  *this = std::move(o);
+}
 
 Process& Process::operator=(Process&& o) noexcept {
   if (this != &o) {
@@ -143,8 +145,12 @@ std::optional<ProcessResult> Process::wait_for(std::chrono::milliseconds timeout
   return result_;
 }
 
-std::string Process::stdout_text() const { return read_file(out_path_); }
-std::string Process::stderr_text() const { return read_file(err_path_); }
+std::string Process::stdout_text() const {
+  return read_file(out_path_);
+}
+std::string Process::stderr_text() const {
+  return read_file(err_path_);
+}
 
 ProcessResult run(const std::vector<std::string>& argv,
                   const std::map<std::string, std::string>& env,

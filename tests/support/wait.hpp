@@ -1,9 +1,9 @@
 // Waiting on conditions with deadlines, never sleeping as synchronisation.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
-#include <algorithm>
 #include <string>
 
 namespace flytest {
@@ -17,11 +17,11 @@ bool eventually(const std::function<bool()>& condition,
 }  // namespace flytest
 
 /// EXPECT that `cond` becomes true within `timeout_ms`.
-#define EXPECT_EVENTUALLY(cond, timeout_ms) \
+#define EXPECT_EVENTUALLY(cond, timeout_ms)                                  \
   EXPECT_TRUE(::flytest::eventually([&] { return static_cast<bool>(cond); }, \
                                     std::chrono::milliseconds(timeout_ms)))  \
       << "condition never held: " #cond
-#define ASSERT_EVENTUALLY(cond, timeout_ms) \
+#define ASSERT_EVENTUALLY(cond, timeout_ms)                                  \
   ASSERT_TRUE(::flytest::eventually([&] { return static_cast<bool>(cond); }, \
                                     std::chrono::milliseconds(timeout_ms)))  \
       << "condition never held: " #cond

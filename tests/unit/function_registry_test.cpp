@@ -31,17 +31,14 @@ class Registry : public ::testing::Test {
   void SetUp() override {
     reg.expose("String.upcase", &upcase);
     reg.expose("Kernel.+", [](int a, int b) { return a + b; });
-    reg.expose("Point.shift", [](const Point& p, int dx) {
-      return Point{p.x + dx, p.y, p.label};
-    });
+    reg.expose("Point.shift", [](const Point& p, int dx) { return Point{p.x + dx, p.y, p.label}; });
     reg.expose("Map.keys", [](const std::map<std::string, int>& m) {
       std::vector<std::string> keys;
       for (const auto& [k, v] : m) keys.push_back(k);
       return keys;
     });
-    reg.expose("Kernel.raise", [](const std::string& message) -> int {
-      throw std::invalid_argument(message);
-    });
+    reg.expose("Kernel.raise",
+               [](const std::string& message) -> int { throw std::invalid_argument(message); });
     reg.expose("Counter.bump", [this]() { ++bumps; });
   }
 

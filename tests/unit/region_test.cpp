@@ -75,8 +75,8 @@ TEST(RegionIdentity, PrimaryWhenRegionsMatch) {
 }
 
 TEST(RegionIdentity, MalformedValueIsAConfigErrorNamingTheVariable) {
-  for (const char* bad : {"SYD", "syd ", "s_yd", "-syd", "syd\n",
-                          "averyveryveryverylongregionnamethatgoesonandon"}) {
+  for (const char* bad :
+       {"SYD", "syd ", "s_yd", "-syd", "syd\n", "averyveryveryverylongregionnamethatgoesonandon"}) {
     RegionEnv env({{"PRIMARY_REGION", bad}});
     try {
       fly::RegionIdentity::from_env();

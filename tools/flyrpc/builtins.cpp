@@ -21,10 +21,14 @@ void expose_builtins(fly::Node& node) {
         return s;
       },
       inline_fn);
-  node.expose("Kernel.+", [](std::int64_t a, std::int64_t b) { return a + b; }, inline_fn);
-  node.expose("Fly.my_region", [&node] { return node.region(); }, inline_fn);
-  node.expose("Fly.primary_region", [&node] { return node.primary_region(); }, inline_fn);
-  node.expose("Kernel.node", [&node] { return node.name(); }, inline_fn);
+  node.expose(
+      "Kernel.+", [](std::int64_t a, std::int64_t b) { return a + b; }, inline_fn);
+  node.expose(
+      "Fly.my_region", [&node] { return node.region(); }, inline_fn);
+  node.expose(
+      "Fly.primary_region", [&node] { return node.primary_region(); }, inline_fn);
+  node.expose(
+      "Kernel.node", [&node] { return node.name(); }, inline_fn);
   node.expose(
       "Echo.bytes", [](std::vector<unsigned char> bytes) { return bytes; }, inline_fn);
   node.expose("Fly.region_table", [&node] {
@@ -38,14 +42,12 @@ void expose_builtins(fly::Node& node) {
     if (ms < 0 || ms > 3'600'000) throw std::invalid_argument("sleep time must be 0..3600000 ms");
     const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
     while (std::chrono::steady_clock::now() < until && !fly::this_call::cancelled()) {
-      std::this_thread::sleep_for(
-          std::min<std::chrono::steady_clock::duration>(std::chrono::milliseconds(10),
-                                                        until - std::chrono::steady_clock::now()));
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+          std::chrono::milliseconds(10), until - std::chrono::steady_clock::now()));
     }
   });
-  node.expose("Kernel.raise", [](std::string message) -> void {
-    throw std::runtime_error(message);
-  });
+  node.expose("Kernel.raise",
+              [](std::string message) -> void { throw std::runtime_error(message); });
 }
 
 }  // namespace flyrpc_cli

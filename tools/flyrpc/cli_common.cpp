@@ -11,17 +11,24 @@ namespace flyrpc_cli {
 
 int exit_code_for(const fly::Error& e) {
   switch (e.code()) {
-    case fly::Errc::remote_error: return kRemoteError;
+    case fly::Errc::remote_error:
+      return kRemoteError;
     case fly::Errc::no_node_in_region:
-    case fly::Errc::not_connected: return kNoNode;
-    case fly::Errc::timeout: return kTimeout;
+    case fly::Errc::not_connected:
+      return kNoNode;
+    case fly::Errc::timeout:
+      return kTimeout;
     case fly::Errc::node_down:
     case fly::Errc::unavailable:
-    case fly::Errc::cancelled: return kNodeDown;
+    case fly::Errc::cancelled:
+      return kNodeDown;
     case fly::Errc::unknown_function:
-    case fly::Errc::bad_arguments: return kBadCall;
-    case fly::Errc::config: return kUsage;
-    default: return kRemoteError;
+    case fly::Errc::bad_arguments:
+      return kBadCall;
+    case fly::Errc::config:
+      return kUsage;
+    default:
+      return kRemoteError;
   }
 }
 
@@ -46,7 +53,9 @@ fly::NodeOptions tool_node_options(const std::string& seeds) {
     }
   }
   if (o.seeds.empty()) {
-    throw fly::ConfigError("--seeds", "", "give at least one node to join, e.g. --seeds 127.0.0.1:4370 (or set FLY_RPC_SEEDS)");
+    throw fly::ConfigError(
+        "--seeds", "",
+        "give at least one node to join, e.g. --seeds 127.0.0.1:4370 (or set FLY_RPC_SEEDS)");
   }
   o.worker_threads = 1;
   return o;

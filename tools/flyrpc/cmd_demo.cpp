@@ -4,9 +4,9 @@
 // step behaved; 1 naming the steps that did not; 128+signal when interrupted,
 // after killing and reaping every node it started.
 #include <fmt/format.h>
-#include <sys/syscall.h>
 #include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>

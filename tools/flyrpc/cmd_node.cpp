@@ -50,14 +50,15 @@ int run_node(const NodeFlags& f) {
     // Port 0 (any free port) is allowed here; print the chosen one.
     std::string text = f.listen;
     bool any_port = text.size() > 2 && text.ends_with(":0");
-    auto hp = fly::discovery::parse_host_port("--listen", any_port ? text.substr(0, text.size() - 2) : text,
-                                              any_port ? 1 : o.port);
+    auto hp = fly::discovery::parse_host_port(
+        "--listen", any_port ? text.substr(0, text.size() - 2) : text, any_port ? 1 : o.port);
     o.listen_host = hp.host;
     o.port = any_port ? 0 : hp.port;
   }
   if (!f.seeds.empty()) {
     o.seeds.clear();
-    for (const auto& hp : fly::discovery::parse_host_list("--seeds", f.seeds, o.port ? o.port : 4370)) {
+    for (const auto& hp :
+         fly::discovery::parse_host_list("--seeds", f.seeds, o.port ? o.port : 4370)) {
       o.seeds.push_back(hp.to_string());
     }
   }
@@ -93,11 +94,11 @@ int run_node(const NodeFlags& f) {
     }
   });
   node.start();
-  const std::string host = o.listen_host.find(':') != std::string::npos ? "[" + o.listen_host + "]"
-                                                                          : o.listen_host;
+  const std::string host =
+      o.listen_host.find(':') != std::string::npos ? "[" + o.listen_host + "]" : o.listen_host;
   if (node.listen_port() != 0) {
-    emit_line(fmt::format("listening {}:{} {} {}", host, node.listen_port(), node.name(),
-                          node.region()));
+    emit_line(
+        fmt::format("listening {}:{} {} {}", host, node.listen_port(), node.name(), node.region()));
   } else {
     emit_line(fmt::format("hidden {} {}", node.name(), node.region()));
   }
@@ -116,16 +117,22 @@ int run_node(const NodeFlags& f) {
 Runner add_node_command(CLI::App& app) {
   auto flags = std::make_shared<NodeFlags>();
   CLI::App* cmd = app.add_subcommand("node", "Run a cluster node until SIGINT/SIGTERM");
-  cmd->add_option("--name", flags->name, "Node name, unique in the cluster (default: FLY_MACHINE_ID, else host-pid)");
-  cmd->add_option("--listen", flags->listen, "HOST:PORT to listen on (default: FLY_PRIVATE_IP or 127.0.0.1, port FLY_RPC_PORT or 4370); port 0 picks one");
+  cmd->add_option("--name", flags->name,
+                  "Node name, unique in the cluster (default: FLY_MACHINE_ID, else host-pid)");
+  cmd->add_option("--listen", flags->listen,
+                  "HOST:PORT to listen on (default: FLY_PRIVATE_IP or 127.0.0.1, port FLY_RPC_PORT "
+                  "or 4370); port 0 picks one");
   cmd->add_option("--seeds", flags->seeds, "Nodes to join, HOST:PORT,... (default: FLY_RPC_SEEDS)");
   cmd->add_option("--region", flags->region, "This node's region (stands in for MY_REGION)");
   cmd->add_option("--primary", flags->primary, "The primary region (stands in for PRIMARY_REGION)");
   cmd->add_flag("--hidden", flags->hidden, "Join as a hidden node: can call, never routed to");
   cmd->add_option("--heartbeat-ms", flags->heartbeat_ms, "Heartbeat interval (default 1000)");
-  cmd->add_option("--heartbeat-timeout-ms", flags->heartbeat_timeout_ms, "Declare a silent peer down after this (default 4000)");
-  cmd->add_option("--handshake-timeout-ms", flags->handshake_timeout_ms, "Close connections that do not authenticate within this (default 5000)");
-  cmd->add_flag("--verbose", flags->verbose, "Log SEND/RESP/TIMEOUT/RECV lines (also FLY_RPC_VERBOSE=1)");
+  cmd->add_option("--heartbeat-timeout-ms", flags->heartbeat_timeout_ms,
+                  "Declare a silent peer down after this (default 4000)");
+  cmd->add_option("--handshake-timeout-ms", flags->handshake_timeout_ms,
+                  "Close connections that do not authenticate within this (default 5000)");
+  cmd->add_flag("--verbose", flags->verbose,
+                "Log SEND/RESP/TIMEOUT/RECV lines (also FLY_RPC_VERBOSE=1)");
   cmd->add_option("--metrics", flags->metrics,
                   "Serve Prometheus metrics at http://HOST:PORT/metrics (default: "
                   "FLY_RPC_METRICS); port 0 picks one");
@@ -137,7 +144,8 @@ Runner add_node_command(CLI::App& app) {
       "TLS is off unless --tls-cert/--tls-ca or FLY_RPC_TLS_* are set (then on every node).\n"
       "Examples:\n"
       "  flyrpc node --name syd-1 --region syd --primary syd --listen 127.0.0.1:4370\n"
-      "  flyrpc node --name lax-1 --region lax --primary syd --listen 127.0.0.1:4371 --seeds 127.0.0.1:4370");
+      "  flyrpc node --name lax-1 --region lax --primary syd --listen 127.0.0.1:4371 --seeds "
+      "127.0.0.1:4370");
   return [flags] { return run_node(*flags); };
 }
 

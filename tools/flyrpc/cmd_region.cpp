@@ -9,7 +9,8 @@
 namespace flyrpc_cli {
 
 Runner add_region_command(CLI::App& app) {
-  CLI::App* cmd = app.add_subcommand("region", "Print my region, the primary region, and whether they match");
+  CLI::App* cmd =
+      app.add_subcommand("region", "Print my region, the primary region, and whether they match");
   cmd->footer(
       "Reads FLY_REGION (else MY_REGION, else \"local\") and PRIMARY_REGION (else \"local\").\n"
       "Examples:\n"

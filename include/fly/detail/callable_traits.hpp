@@ -42,7 +42,7 @@ struct callable_traits<R (C::*)(A...) const noexcept> : callable_traits<R(A...)>
 /// else is carried decayed, by value.
 template <class T>
 using carried_t =
-    std::conditional_t<std::is_convertible_v<const std::decay_t<T>&, std::string_view>,
-                       std::string, std::decay_t<T>>;
+    std::conditional_t<std::is_convertible_v<const std::decay_t<T>&, std::string_view>, std::string,
+                       std::decay_t<T>>;
 
 }  // namespace fly::detail

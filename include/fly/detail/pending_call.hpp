@@ -32,14 +32,14 @@ class PendingCall {
   /// is stopping (cancelled). `reason` is one line for the error message.
   virtual void fail(Errc code, std::string_view reason) noexcept = 0;
 
-  std::uint64_t request_id = 0;  ///< set when registered
+  std::uint64_t request_id = 0;                     ///< set when registered
   std::chrono::steady_clock::time_point sent_at{};  ///< set when sent (round-trip time)
   std::string_view function_name;  ///< set when sent; valid until completion (verbose logs)
 };
 
 /// Builds the exception for a non-ok REPLY status or a failure. Never throws.
-std::exception_ptr make_call_error(Errc status, std::span<const char> body,
-                                   std::string_view node, std::string_view function,
+std::exception_ptr make_call_error(Errc status, std::span<const char> body, std::string_view node,
+                                   std::string_view function,
                                    std::chrono::milliseconds timeout) noexcept;
 
 /// The waiter of a blocking call: lives on the caller's stack, allocates
@@ -47,8 +47,7 @@ std::exception_ptr make_call_error(Errc status, std::span<const char> body,
 template <class R>
 class BlockingCall final : public PendingCall {
  public:
-  BlockingCall(std::string_view node, std::string_view function,
-               std::chrono::milliseconds timeout)
+  BlockingCall(std::string_view node, std::string_view function, std::chrono::milliseconds timeout)
       : node_(node), function_(function), timeout_(timeout) {}
 
   void complete(Errc status, std::span<const char> body) noexcept override {
