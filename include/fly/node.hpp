@@ -28,6 +28,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <semaphore>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -526,7 +527,7 @@ class Node {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     send_call(*route.peer, pending, function, timeout,
               [&](detail::Buffer& out) { detail::encode_args(out, args...); });
-    if (!pending.wait_until(deadline)) {
+    if (!await_reply(*route.peer, pending.done(), deadline)) {
       if (withdraw_call(*route.peer, pending, function, timeout)) {
         throw Timeout(std::string(function), std::string(route.node), timeout);
       }
@@ -568,6 +569,11 @@ class Node {
   void send_call(detail::Peer& peer, detail::PendingCall& pending, std::string_view function,
                  std::chrono::milliseconds timeout,
                  detail::FunctionRef<void(detail::Buffer&)> encode_args);
+  /// Waits for a blocking call's completion until `deadline` (false: timed
+  /// out). The caller may read the connection itself meanwhile
+  /// (Peer::await_reply): no thread hop between the REPLY and the caller.
+  static bool await_reply(detail::Peer& peer, std::binary_semaphore& done,
+                          std::chrono::steady_clock::time_point deadline);
   /// After a timeout: takes `pending` back; true if it was still waiting (a
   /// CANCEL is sent), false if a completion is under way.
   bool withdraw_call(detail::Peer& peer, detail::PendingCall& pending, std::string_view function,
@@ -631,7 +637,7 @@ std::vector<NodeResult<R>> Node::multicall_on(const std::vector<detail::Route>& 
   for (std::size_t i = 0; i < routes.size(); ++i) {
     if (!pending[i]) continue;
     auto& p = *pending[i];
-    if (!p.wait_until(deadline)) {
+    if (!await_reply(*routes[i].peer, p.done(), deadline)) {
       if (withdraw_call(*routes[i].peer, p, function, timeout)) {
         results[i].error =
             std::make_exception_ptr(Timeout(std::string(function), results[i].node, timeout));

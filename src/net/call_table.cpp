@@ -16,22 +16,36 @@ bool CallTable::add(detail::PendingCall& call) {
   Slot& slot = slots_[index];
   ++slot.generation;
   slot.call = &call;
-  ++in_flight_;
+  in_flight_.fetch_add(1, std::memory_order_relaxed);
   call.request_id = (static_cast<std::uint64_t>(slot.generation) << 32) | index;
   return true;
 }
 
 detail::PendingCall* CallTable::take(std::uint64_t id) {
+  bool unused = false;
+  return take_if(id, false, unused);
+}
+
+detail::PendingCall* CallTable::take_for_any_thread(std::uint64_t id, bool& io_thread_only) {
+  return take_if(id, true, io_thread_only);
+}
+
+detail::PendingCall* CallTable::take_if(std::uint64_t id, bool any_thread_only,
+                                        bool& io_thread_only) {
   const auto index = static_cast<std::uint32_t>(id & 0xffffffffu);
   const auto generation = static_cast<std::uint32_t>(id >> 32);
   std::lock_guard lock(mutex_);
   if (index >= slots_.size()) return nullptr;
   Slot& slot = slots_[index];
   if (slot.call == nullptr || slot.generation != generation) return nullptr;
+  if (any_thread_only && !slot.call->completes_on_any_thread) {
+    io_thread_only = true;
+    return nullptr;
+  }
   detail::PendingCall* call = slot.call;
   slot.call = nullptr;
   free_.push_back(index);
-  --in_flight_;
+  in_flight_.fetch_sub(1, std::memory_order_relaxed);
   return call;
 }
 
@@ -39,17 +53,12 @@ std::vector<detail::PendingCall*> CallTable::close() {
   std::lock_guard lock(mutex_);
   closed_ = true;
   std::vector<detail::PendingCall*> calls;
-  calls.reserve(in_flight_);
+  calls.reserve(in_flight_.load(std::memory_order_relaxed));
   for (Slot& slot : slots_) {
     if (slot.call != nullptr) calls.push_back(std::exchange(slot.call, nullptr));
   }
-  in_flight_ = 0;
+  in_flight_.store(0, std::memory_order_relaxed);
   return calls;
-}
-
-std::size_t CallTable::size() const {
-  std::lock_guard lock(mutex_);
-  return in_flight_;
 }
 
 }  // namespace fly::net

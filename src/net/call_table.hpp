@@ -6,6 +6,7 @@
 // calls in flight. Thread-safe; the lock is held for a few instructions.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <vector>
@@ -22,12 +23,18 @@ class CallTable {
   /// Removes and returns the call with `id`, or nullptr if it is not there
   /// (already completed, withdrawn, or never existed).
   detail::PendingCall* take(std::uint64_t id);
+  /// As take(), for a caller reading the connection itself: a call that must
+  /// complete on an I/O thread (!completes_on_any_thread) stays in the table
+  /// and `io_thread_only` is set.
+  detail::PendingCall* take_for_any_thread(std::uint64_t id, bool& io_thread_only);
   /// Closes the table and returns every call still in it; later add() fails.
   std::vector<detail::PendingCall*> close();
-  /// Calls in flight (a snapshot).
-  std::size_t size() const;
+  /// Calls in flight (a snapshot, read without the lock).
+  std::size_t size() const noexcept { return in_flight_.load(std::memory_order_relaxed); }
 
  private:
+  detail::PendingCall* take_if(std::uint64_t id, bool any_thread_only, bool& io_thread_only);
+
   struct Slot {
     detail::PendingCall* call = nullptr;
     std::uint32_t generation = 0;
@@ -35,7 +42,7 @@ class CallTable {
   mutable std::mutex mutex_;
   std::vector<Slot> slots_;
   std::vector<std::uint32_t> free_;
-  std::size_t in_flight_ = 0;
+  std::atomic<std::size_t> in_flight_{0};  // written under mutex_
   bool closed_ = false;
 };
 

@@ -5,7 +5,11 @@
 #include <asio/post.hpp>
 #include <asio/write.hpp>
 
+#include <poll.h>
 #include <sys/socket.h>
+
+#include <cerrno>
+#include <ctime>
 
 #include <cstring>
 #include <stdexcept>
@@ -80,7 +84,8 @@ void Peer::start() {
   asio::post(strand_, [self = shared_from_this()] {
     asio::error_code ec;
     self->socket_.set_option(asio::ip::tcp::no_delay(true), ec);
-    self->started_at_ = self->last_recv_ = Clock::now();
+    self->started_at_ = Clock::now();
+    self->last_recv_.store(self->started_at_.time_since_epoch().count(), std::memory_order_relaxed);
     self->last_send_.store(self->started_at_.time_since_epoch().count(), std::memory_order_relaxed);
     if (self->tls_) {
       self->arm_timer();  // handshake_timeout covers the TLS handshake too
@@ -125,7 +130,7 @@ void Peer::send_raw(const Buffer& frames) {
 void Peer::write_as_sender() {
   ssize_t n = -1;
   {
-    std::lock_guard fd_lock(fd_mutex_);
+    std::shared_lock fd_lock(fd_mutex_);
     if (!fd_closed_) n = ::send(fd_, wbuf_.data(), wbuf_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
   }
   if (n > 0) {
@@ -149,7 +154,7 @@ void Peer::write_as_sender() {
 }
 
 namespace {
-// The batch of frames an I/O thread is handling (Peer::on_read), and the
+// The batch of frames an I/O thread is handling (Peer::handle_buffered_frames), and the
 // peers that became writers during it. Peers other than the one being read
 // are held by a strong reference until the batch ends; past kMaxOthers they
 // hop to their strand instead.
@@ -256,22 +261,258 @@ void Peer::do_write() {
 }
 
 void Peer::do_read() {
-  if (closed_) return;
-  char* at = rbuf_.prepare(kReadChunk);
-  const std::size_t room = rbuf_.capacity() - rbuf_.size();
-  auto on_data = asio::bind_executor(
-      strand_, [self = shared_from_this()](const asio::error_code& ec, std::size_t n) {
+  if (closed_ || reading_stopped_) return;
+  if (tls_) {
+    char* at = rbuf_.prepare(kReadChunk);
+    const std::size_t room = rbuf_.capacity() - rbuf_.size();
+    tls_->stream.async_read_some(
+        asio::buffer(at, room),
+        asio::bind_executor(strand_,
+                            [self = shared_from_this()](const asio::error_code& ec, std::size_t n) {
+                              if (ec) {
+                                self->io_failed(true, ec);
+                                return;
+                              }
+                              self->on_read(n);
+                            }));
+    return;
+  }
+  // Plaintext: wait for readability only, and read in on_readable(), so
+  // that a blocking caller may read in between (await_reply). One wait out
+  // at a time: on_readable() also runs when a caller hands the read side back.
+  if (wait_armed_) return;
+  wait_armed_ = true;
+  socket_.async_wait(
+      asio::socket_base::wait_read,
+      asio::bind_executor(strand_, [self = shared_from_this()](const asio::error_code& ec) {
+        self->wait_armed_ = false;
         if (ec) {
           self->io_failed(true, ec);
           return;
         }
-        self->on_read(n);
-      });
-  if (tls_) {
-    tls_->stream.async_read_some(asio::buffer(at, room), std::move(on_data));
-  } else {
-    socket_.async_read_some(asio::buffer(at, room), std::move(on_data));
+        self->on_readable(false);
+      }));
+}
+
+void Peer::on_read(std::size_t n) {
+  if (closed_) return;
+  rbuf_.resize(rbuf_.size() + n);
+  note_received(n);
+  if (handle_buffered_frames()) do_read();
+}
+
+void Peer::note_received(std::size_t n) noexcept {
+  bytes_received_.fetch_add(n, std::memory_order_relaxed);
+  if (settings_.metrics) settings_.metrics->bytes_received(n);
+  last_recv_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+}
+
+bool Peer::try_own_read_as_caller() noexcept {
+  std::uint8_t expected = 0;
+  return read_state_.compare_exchange_strong(expected, kReadOwned, std::memory_order_acquire,
+                                             std::memory_order_relaxed);
+}
+
+bool Peer::own_read_on_strand() noexcept {
+  std::uint8_t state = read_state_.load(std::memory_order_relaxed);
+  for (;;) {
+    if ((state & kReadOwned) == 0) {
+      if (read_state_.compare_exchange_weak(state, kReadOwned, std::memory_order_acquire,
+                                            std::memory_order_relaxed)) {
+        return true;
+      }
+    } else if ((state & kReadHandBack) != 0 ||
+               read_state_.compare_exchange_weak(state, state | kReadHandBack,
+                                                 std::memory_order_relaxed,
+                                                 std::memory_order_relaxed)) {
+      return false;  // the caller reading now posts on_readable when it lets go
+    }
   }
+}
+
+void Peer::release_read_as_caller(bool hand_back) {
+  caller_has_read_.store(true, std::memory_order_relaxed);
+  const std::uint8_t state = read_state_.exchange(0, std::memory_order_release);
+  if (hand_back || (state & kReadHandBack) != 0) {
+    asio::post(strand_, [self = shared_from_this(), hand_back] { self->on_readable(hand_back); });
+  }
+}
+
+void Peer::on_readable(bool left_by_caller) {
+  if (closed_ || reading_stopped_) return;
+  // Since a caller read the socket, a wake-up may be for bytes it took:
+  // peek before taking the read side, so that a caller starting its next
+  // call right now finds it free. (Connections without leading callers,
+  // a server's, never pay for the peek.)
+  if (!left_by_caller && caller_has_read_.exchange(false, std::memory_order_relaxed)) {
+    char byte;
+    if (::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+        (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      do_read();
+      return;
+    }
+  }
+  if (!own_read_on_strand()) return;
+  // Whole frames a leading caller left (the first one not a REPLY it handles).
+  if (!rbuf_.empty() && !handle_buffered_frames()) return;
+  for (;;) {
+    char* at = rbuf_.prepare(kReadChunk);
+    const std::size_t room = rbuf_.capacity() - rbuf_.size();
+    const ssize_t n = ::recv(fd_, at, room, MSG_DONTWAIT);
+    if (n > 0) {
+      rbuf_.resize(rbuf_.size() + static_cast<std::size_t>(n));
+      note_received(static_cast<std::size_t>(n));
+      if (!handle_buffered_frames()) return;
+      if (static_cast<std::size_t>(n) < room) break;  // drained, most likely
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    reading_stopped_ = true;  // keeps the read side: no caller reads a dead socket
+    const int leader_errno = leader_errno_.exchange(0, std::memory_order_relaxed);
+    if (n == 0 && leader_errno == 0) {
+      io_failed(true, asio::error::eof);
+    } else {
+      io_failed(true, asio::error_code(n == 0 ? leader_errno : errno, asio::system_category()));
+    }
+    return;
+  }
+  read_state_.store(0, std::memory_order_release);
+  do_read();
+}
+
+bool Peer::handle_buffered_frames() {
+  std::size_t offset = 0;
+  {
+    // Frames sent while this batch is handled are written once, when the
+    // block ends (before the next read is started).
+    t_batch.reading = this;
+    struct EndBatch {
+      Peer* peer;
+      ~EndBatch() { peer->end_read_batch(); }
+    } end_batch{this};
+    while (!closed_) {
+      wire::FrameView frame;
+      std::string error;
+      const auto status = wire::parse_frame({rbuf_.data() + offset, rbuf_.size() - offset},
+                                            settings_.max_frame_size, frame, error);
+      if (status == wire::ParseStatus::need_more) break;
+      if (status == wire::ParseStatus::error) {
+        protocol_error(offset == 0 && !authenticated() && !tls_ && looks_like_tls(rbuf_)
+                           ? "TLS bytes (a TLS record) instead of HELLO: TLS is on at the other "
+                             "node and off here (README \"TLS\")"
+                           : error);
+        reading_stopped_ = true;
+        return false;
+      }
+      if (!handle_frame(frame)) {
+        reading_stopped_ = true;
+        return false;
+      }
+      offset += frame.total_size;
+    }
+  }
+  if (closed_) {
+    reading_stopped_ = true;
+    return false;
+  }
+  consume_front(offset);
+  return true;
+}
+
+void Peer::consume_front(std::size_t offset) {
+  // Keep the unparsed tail at the front; make room for a frame that the
+  // header says is larger than the buffer (already checked against the max).
+  const std::size_t rest = rbuf_.size() - offset;
+  if (offset > 0 && rest > 0) std::memmove(rbuf_.data(), rbuf_.data() + offset, rest);
+  rbuf_.resize(rest);
+  if (rest == 0) {
+    rbuf_.shrink_if_above(kKeepBuffer);
+  } else if (rest >= wire::kHeaderSize) {
+    const auto* p = reinterpret_cast<const unsigned char*>(rbuf_.data());
+    const std::size_t length = (std::size_t{p[0]} << 24) | (std::size_t{p[1]} << 16) |
+                               (std::size_t{p[2]} << 8) | std::size_t{p[3]};
+    rbuf_.reserve(4 + length);
+  }
+}
+
+// ---- a blocking caller reading its own reply (leader/follower) ----------------------
+
+bool Peer::await_reply(std::binary_semaphore& done, Clock::time_point deadline) {
+  if (done.try_acquire()) return true;
+  // Lead only when this is the connection's one call in flight: with more,
+  // the I/O thread already reads for them all, and a caller that stops
+  // reading once its own reply is in would only add hand-overs (measured:
+  // 8 blocking callers on one connection, 12% fewer calls/s when every
+  // caller could lead).
+  if (!tls_ && authenticated() && calls_.size() <= 1 && try_own_read_as_caller()) {
+    const LeadResult result = lead_reads(done, deadline);
+    release_read_as_caller(result.hand_back);
+    if (result.done) return true;
+  }
+  return done.try_acquire_until(deadline);
+}
+
+Peer::LeadResult Peer::lead_reads(std::binary_semaphore& done, Clock::time_point deadline) {
+  std::shared_lock fd_lock(fd_mutex_);
+  if (fd_closed_) return {};
+  for (;;) {
+    const bool all_handled = handle_buffered_replies();
+    if (done.try_acquire()) return {true, !all_handled};
+    if (!all_handled) return {false, true};
+    const auto left = deadline - Clock::now();
+    if (left <= Clock::duration::zero()) return {};
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+    const timespec wait{static_cast<std::time_t>(ns / 1'000'000'000),
+                        static_cast<long>(ns % 1'000'000'000)};
+    pollfd pfd{fd_, POLLIN, 0};
+    const int ready = ::ppoll(&pfd, 1, &wait, nullptr);
+    if (ready == 0) return {};  // deadline
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      return {false, true};
+    }
+    char* at = rbuf_.prepare(kReadChunk);
+    const std::size_t room = rbuf_.capacity() - rbuf_.size();
+    const ssize_t n = ::recv(fd_, at, room, MSG_DONTWAIT);
+    if (n > 0) {
+      rbuf_.resize(rbuf_.size() + static_cast<std::size_t>(n));
+      note_received(static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
+    // End of stream or an error: the strand sees it again and closes.
+    if (n < 0) leader_errno_.store(errno, std::memory_order_relaxed);
+    return {done.try_acquire(), true};
+  }
+}
+
+bool Peer::handle_buffered_replies() {
+  std::size_t offset = 0;
+  bool all_handled = true;
+  for (;;) {
+    wire::FrameView frame;
+    std::string error;
+    const auto status = wire::parse_frame({rbuf_.data() + offset, rbuf_.size() - offset},
+                                          settings_.max_frame_size, frame, error);
+    if (status == wire::ParseStatus::need_more) break;
+    wire::ReplyView reply;
+    if (status == wire::ParseStatus::error || frame.type != wire::FrameType::reply ||
+        !wire::decode_reply(frame.payload, reply, error)) {
+      all_handled = false;  // the strand handles it (and any error) in order
+      break;
+    }
+    bool io_thread_only = false;
+    PendingCall* call = calls_.take_for_any_thread(reply.request_id, io_thread_only);
+    if (io_thread_only) {
+      all_handled = false;  // an async call's: completes on an I/O thread
+      break;
+    }
+    if (call != nullptr) complete_reply(*call, reply);  // else withdrawn: ignored
+    offset += frame.total_size;
+  }
+  consume_front(offset);
+  return all_handled;
 }
 
 void Peer::io_failed(bool reading, const std::error_code& ec) {
@@ -296,57 +537,6 @@ void Peer::io_failed(bool reading, const std::error_code& ec) {
   do_close({std::move(reason), authenticated(), std::nullopt, refused_by_us_}, Errc::node_down);
 }
 
-void Peer::on_read(std::size_t n) {
-  if (closed_) return;
-  rbuf_.resize(rbuf_.size() + n);
-  bytes_received_.fetch_add(n, std::memory_order_relaxed);
-  if (settings_.metrics) settings_.metrics->bytes_received(n);
-  last_recv_ = Clock::now();
-
-  std::size_t offset = 0;
-  {
-    // Frames sent while this batch is handled are written once, when the
-    // block ends (before the next read is started).
-    t_batch.reading = this;
-    struct EndBatch {
-      Peer* peer;
-      ~EndBatch() { peer->end_read_batch(); }
-    } end_batch{this};
-    while (!closed_) {
-      wire::FrameView frame;
-      std::string error;
-      const auto status = wire::parse_frame({rbuf_.data() + offset, rbuf_.size() - offset},
-                                            settings_.max_frame_size, frame, error);
-      if (status == wire::ParseStatus::need_more) break;
-      if (status == wire::ParseStatus::error) {
-        protocol_error(offset == 0 && !authenticated() && !tls_ && looks_like_tls(rbuf_)
-                           ? "TLS bytes (a TLS record) instead of HELLO: TLS is on at the other "
-                             "node and off here (README \"TLS\")"
-                           : error);
-        return;
-      }
-      if (!handle_frame(frame)) return;
-      offset += frame.total_size;
-    }
-  }
-  if (closed_) return;
-
-  // Keep the unparsed tail at the front; make room for a frame that the
-  // header says is larger than the buffer (already checked against the max).
-  const std::size_t rest = rbuf_.size() - offset;
-  if (offset > 0 && rest > 0) std::memmove(rbuf_.data(), rbuf_.data() + offset, rest);
-  rbuf_.resize(rest);
-  if (rest == 0) {
-    rbuf_.shrink_if_above(kKeepBuffer);
-  } else if (rest >= wire::kHeaderSize) {
-    const auto* p = reinterpret_cast<const unsigned char*>(rbuf_.data());
-    const std::size_t length = (std::size_t{p[0]} << 24) | (std::size_t{p[1]} << 16) |
-                               (std::size_t{p[2]} << 8) | std::size_t{p[3]};
-    rbuf_.reserve(4 + length);
-  }
-  do_read();
-}
-
 bool Peer::handle_frame(const wire::FrameView& frame) {
   if (!authenticated()) return handle_handshake_frame(frame);
   std::string error;
@@ -361,8 +551,7 @@ bool Peer::handle_frame(const wire::FrameView& frame) {
       return !closed_;
     }
     case wire::FrameType::reply:
-      handle_reply(frame);
-      return !closed_;
+      return handle_reply(frame) && !closed_;
     case wire::FrameType::cancel: {
       std::uint64_t id = 0;
       if (!wire::decode_cancel(frame.payload, id, error)) {
@@ -439,24 +628,27 @@ bool Peer::handle_handshake_frame(const wire::FrameView& frame) {
   return false;
 }
 
-void Peer::handle_reply(const wire::FrameView& frame) {
+bool Peer::handle_reply(const wire::FrameView& frame) {
   wire::ReplyView reply;
   std::string error;
   if (!wire::decode_reply(frame.payload, reply, error)) {
     protocol_error(error);
-    return;
+    return false;
   }
   // A reply for a call that was withdrawn (timeout) or never made is ignored.
-  if (PendingCall* call = calls_.take(reply.request_id)) {
-    const auto rtt = Clock::now() - call->sent_at;
-    record_rtt(rtt);
-    if (settings_.verbose) {
-      spdlog::info("flyrpc RESP {} from {} ({}): {} in {} us", call->function_name,
-                   handshake_.peer().name, handshake_.peer().region, to_string(reply.status),
-                   std::chrono::duration_cast<std::chrono::microseconds>(rtt).count());
-    }
-    call->complete(reply.status, reply.body);
+  if (PendingCall* call = calls_.take(reply.request_id)) complete_reply(*call, reply);
+  return true;
+}
+
+void Peer::complete_reply(PendingCall& call, const wire::ReplyView& reply) {
+  const auto rtt = Clock::now() - call.sent_at;
+  record_rtt(rtt);
+  if (settings_.verbose) {
+    spdlog::info("flyrpc RESP {} from {} ({}): {} in {} us", call.function_name,
+                 handshake_.peer().name, handshake_.peer().region, to_string(reply.status),
+                 std::chrono::duration_cast<std::chrono::microseconds>(rtt).count());
   }
+  call.complete(reply.status, reply.body);
 }
 
 void Peer::record_rtt(Clock::duration rtt) noexcept {
@@ -507,7 +699,8 @@ void Peer::on_tick() {
       return;
     }
   } else {
-    if (now - last_recv_ >= settings_.heartbeat_timeout) {
+    const Clock::time_point received{Clock::duration(last_recv_.load(std::memory_order_relaxed))};
+    if (now - received >= settings_.heartbeat_timeout) {
       do_close({"heartbeat timeout (nothing received for " +
                     std::to_string(settings_.heartbeat_timeout.count()) + " ms)",
                 true, std::nullopt, std::nullopt},
@@ -553,10 +746,12 @@ void Peer::do_close(net::CloseInfo info, Errc code) {
   }
   timer_.cancel();
   {
-    std::lock_guard fd_lock(fd_mutex_);
-    fd_closed_ = true;
+    // The shutdown wakes a caller reading the socket (await_reply), which
+    // then lets go of the shared lock; no one uses the descriptor after.
     asio::error_code ec;
     socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    std::unique_lock fd_lock(fd_mutex_);
+    fd_closed_ = true;
     socket_.close(ec);
   }
   for (PendingCall* call : calls_.close()) call->fail(code, info.reason);

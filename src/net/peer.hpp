@@ -10,6 +10,14 @@
 // its PeerEvents and CallHandler by reference: both must outlive every Peer
 // (the node closes all peers and joins the I/O threads before destroying them).
 //
+// Reading (plaintext): the strand waits for readability and reads with
+// recv(2) itself, so that a blocking caller can take the read side while it
+// waits for its reply (await_reply, leader/follower): the reply then wakes
+// the caller directly, with no hop through an I/O thread. One reader at a
+// time — the strand or one caller — owns rbuf_ (read_state_); a caller
+// handles only REPLY frames of blocking calls and hands anything else back
+// to the strand.
+//
 // TLS (PeerSettings::tls set): the TLS handshake runs first, on the strand,
 // and only then HELLO/AUTH; handshake_timeout covers both. Every byte then
 // goes through the SSL stream on the strand: senders never write the socket
@@ -28,6 +36,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <semaphore>
+#include <shared_mutex>
 #include <string>
 
 #include "fly/detail/buffer.hpp"
@@ -146,6 +156,16 @@ class Peer : public std::enable_shared_from_this<Peer> {
     return true;
   }
 
+  /// A blocking caller's wait for `done` (released by its call's completion)
+  /// until `deadline`; false on timeout. Any thread but this peer's strand.
+  /// If no one is reading the connection, the caller reads it itself: it
+  /// polls the socket, completes the REPLYs of blocking calls it reads (its
+  /// own and other callers'), and hands the read side back to the strand
+  /// when its call is done, when it times out, or at the first frame of
+  /// another kind (left for the strand to handle). Otherwise, or with TLS,
+  /// it waits on `done`. Cost when leading: ppoll + recv, no allocation.
+  bool await_reply(std::binary_semaphore& done, Clock::time_point deadline);
+
   /// Closes now; pending calls fail with `code`. Thread-safe, idempotent.
   void close(std::string reason, Errc code = Errc::node_down);
   /// Closes once everything queued so far has been written (REFUSE, GOODBYE).
@@ -188,17 +208,49 @@ class Peer : public std::enable_shared_from_this<Peer> {
   /// strand with schedule_write().
   void write_as_sender();
   /// With out_mutex_ held and writing_ just set: if this thread is handling
-  /// a batch of frames read from a connection (on_read), takes note of this
+  /// a batch of frames read from a connection (handle_buffered_frames), takes note of this
   /// peer for end_read_batch() and returns true. Thread-local, no lock.
   bool defer_to_read_batch();
-  /// At the end of on_read's batch: writes what every deferred peer queued.
+  /// At the end of a batch of frames: writes what every deferred peer queued.
   void end_read_batch();
   /// The writer that deferred to a batch: swaps out_ into wbuf_ and writes.
   void flush_deferred();
   void note_sent(std::size_t n) noexcept;
   void do_write();
+  /// Arms the wait for the next bytes (plaintext: readability; TLS: a read
+  /// through the SSL stream). Strand.
   void do_read();
+  /// TLS: `n` bytes arrived in rbuf_.
   void on_read(std::size_t n);
+  /// Plaintext: the socket is readable, or a caller handed the read side
+  /// back (`left_by_caller`: with frames in rbuf_ it did not handle).
+  void on_readable(bool left_by_caller);
+  /// Counts `n` bytes just read into rbuf_ (by the strand or a caller).
+  void note_received(std::size_t n) noexcept;
+  /// Strand, owning the read side: handles every whole frame in rbuf_ and
+  /// keeps the tail. False when reading must stop (closed, protocol error,
+  /// refused handshake): the strand then keeps the read side for good.
+  bool handle_buffered_frames();
+  /// Drops the first `offset` bytes of rbuf_ (frames handled) and makes room
+  /// for the frame that follows if its header is in.
+  void consume_front(std::size_t offset);
+  // Read-side ownership (read_state_). Callers only try; the strand, when a
+  // caller owns it, leaves a note (kReadHandBack) and the caller posts
+  // on_readable when it lets go.
+  bool try_own_read_as_caller() noexcept;
+  bool own_read_on_strand() noexcept;
+  void release_read_as_caller(bool hand_back);
+  struct LeadResult {
+    bool done = false;       ///< `done` acquired
+    bool hand_back = false;  ///< the strand must look at rbuf_ / the socket now
+  };
+  /// The leading caller's loop (await_reply). Holds fd_mutex_ shared.
+  LeadResult lead_reads(std::binary_semaphore& done, Clock::time_point deadline);
+  /// A leading caller: handles the REPLYs of blocking calls at the front of
+  /// rbuf_. False at the first frame it must leave to the strand.
+  bool handle_buffered_replies();
+  /// Completes the call `reply` is for (any thread); `call` taken already.
+  void complete_reply(PendingCall& call, const wire::ReplyView& reply);
   /// A read (`reading`) or write failed: closes with its reason (for a TLS
   /// error, OpenSSL's, logged as a warning naming the remote address).
   void io_failed(bool reading, const std::error_code& ec);
@@ -207,7 +259,7 @@ class Peer : public std::enable_shared_from_this<Peer> {
   void tls_handshake();
   bool handle_frame(const wire::FrameView& frame);  // false: stop reading
   bool handle_handshake_frame(const wire::FrameView& frame);
-  void handle_reply(const wire::FrameView& frame);
+  bool handle_reply(const wire::FrameView& frame);  // false: protocol error
   void protocol_error(const std::string& what);
   void arm_timer();
   void on_tick();
@@ -220,12 +272,14 @@ class Peer : public std::enable_shared_from_this<Peer> {
   /// The SSL stream over socket_ when TLS is on, else null. Set at
   /// construction, used on the strand only; send() reads only whether it is set.
   std::unique_ptr<net::TlsStream> tls_;
-  /// The socket's descriptor, for senders' direct writes: used only under
-  /// fd_mutex_ while fd_closed_ is false (do_close sets it, under the same
-  /// mutex, before it closes the socket), so a direct write never reaches a
-  /// descriptor number the kernel has handed to another socket.
+  /// The socket's descriptor, for senders' direct writes and a leading
+  /// caller's reads: used off the strand only under fd_mutex_ held shared
+  /// while fd_closed_ is false (do_close shuts the socket down, which wakes a
+  /// leading caller, then sets fd_closed_ and closes it under the exclusive
+  /// lock), so no thread reaches a descriptor number the kernel has handed
+  /// to another socket.
   const int fd_;
-  std::mutex fd_mutex_;
+  std::shared_mutex fd_mutex_;
   bool fd_closed_ = false;
   Strand strand_;
   asio::steady_timer timer_;
@@ -241,13 +295,26 @@ class Peer : public std::enable_shared_from_this<Peer> {
   std::atomic<bool> authenticated_{false};
   net::CallTable calls_;
 
+  /// Who reads: 0 = nobody (a wait may be armed), kReadOwned = the strand
+  /// or a leading caller, plus kReadHandBack = the strand found a caller
+  /// reading and waits for it to post on_readable. Acquire/release order
+  /// rbuf_ between owners.
+  static constexpr std::uint8_t kReadOwned = 1;
+  static constexpr std::uint8_t kReadHandBack = 2;
+  std::atomic<std::uint8_t> read_state_{0};
+  /// A caller has read the socket since the strand last looked (on_readable).
+  std::atomic<bool> caller_has_read_{false};
+  /// A leading caller's read error (errno), for the strand's close reason.
+  std::atomic<int> leader_errno_{0};
+  Buffer rbuf_;  // owned by whoever owns the read side
+
   // Strand-only state.
-  Buffer rbuf_;
-  Buffer wbuf_;  // being written; owned by the writer (see writing_)
+  bool wait_armed_ = false;       // plaintext: an async_wait for readability is out
+  bool reading_stopped_ = false;  // see handle_buffered_frames
+  Buffer wbuf_;                   // being written; owned by the writer (see writing_)
   bool closed_ = false;
   bool tls_established_ = false;
   Clock::time_point started_at_;
-  Clock::time_point last_recv_;
   std::optional<wire::RefuseReason> refused_by_us_;
 
   // Shared with senders.
@@ -264,6 +331,8 @@ class Peer : public std::enable_shared_from_this<Peer> {
 
   /// When a frame last left (any thread writes it; the heartbeat reads it).
   std::atomic<Clock::rep> last_send_{0};
+  /// When bytes last arrived (the strand or a leading caller writes it).
+  std::atomic<Clock::rep> last_recv_{0};
   std::atomic<std::uint32_t> srtt_us_{0};
   std::atomic<std::uint64_t> bytes_sent_{0};
   std::atomic<std::uint64_t> bytes_received_{0};

@@ -543,6 +543,11 @@ void Node::send_call(detail::Peer& peer, detail::PendingCall& pending, std::stri
   }
 }
 
+bool Node::await_reply(detail::Peer& peer, std::binary_semaphore& done,
+                       std::chrono::steady_clock::time_point deadline) {
+  return peer.await_reply(done, deadline);
+}
+
 bool Node::withdraw_call(detail::Peer& peer, detail::PendingCall& pending,
                          std::string_view function, std::chrono::milliseconds timeout) {
   if (peer.calls().take(pending.request_id) == nullptr) return false;
@@ -596,6 +601,10 @@ class AsyncCall final : public detail::PendingCall, public std::enable_shared_fr
         detail::make_call_error(code, {reason.data(), reason.size()}, node_, function_, timeout_),
         {});
   }
+
+  /// The function's name, owned by the call until it completes: what
+  /// PendingCall::function_name may point to.
+  const std::string& function() const noexcept { return function_; }
 
   /// The CALL could not be sent and the error goes to the initiator instead:
   /// never completes, and frees itself (it was never registered).
@@ -665,7 +674,9 @@ void Node::start_async(AsyncStart start, AsyncDone user_done) {
                                   std::string(start.route.node), start.route.keep, peer, timeout);
   call->arm(call);
   try {
-    send_call(peer, *call, start.function, timeout,
+    // The call's own copy of the name: the verbose RESP line reads it when
+    // the reply comes, long after `start` is gone.
+    send_call(peer, *call, call->function(), timeout,
               [&](detail::Buffer& out) { out.write(start.args.data(), start.args.size()); });
   } catch (...) {
     record_call_error(start.route, start.function, started, std::current_exception());

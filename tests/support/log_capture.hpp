@@ -20,6 +20,7 @@ class LogCapture {
   struct Line {
     spdlog::level::level_enum level;
     std::string text;
+    std::size_t thread;  ///< OS thread id of the logging thread (gettid)
   };
 
   LogCapture() : sink_(std::make_shared<Sink>()), previous_(spdlog::default_logger()) {
@@ -40,6 +41,15 @@ class LogCapture {
     }
     return n;
   }
+  /// Lines containing `part` (copies, in order).
+  std::vector<Line> lines_with(const std::string& part) const {
+    std::lock_guard lock(sink_->lines_mutex);
+    std::vector<Line> out;
+    for (const auto& line : sink_->lines) {
+      if (line.text.find(part) != std::string::npos) out.push_back(line);
+    }
+    return out;
+  }
   /// Everything captured, one line each, for failure messages.
   std::string all() const {
     std::lock_guard lock(sink_->lines_mutex);
@@ -52,7 +62,8 @@ class LogCapture {
   struct Sink : spdlog::sinks::base_sink<std::mutex> {
     void sink_it_(const spdlog::details::log_msg& msg) override {
       std::lock_guard lock(lines_mutex);
-      lines.push_back({msg.level, std::string(msg.payload.data(), msg.payload.size())});
+      lines.push_back(
+          {msg.level, std::string(msg.payload.data(), msg.payload.size()), msg.thread_id});
     }
     void flush_() override {}
     mutable std::mutex lines_mutex;

@@ -5,6 +5,11 @@
 // I/O thread that read its REPLY (complete), the thread that closed the
 // connection (fail), or the caller that timed out (which then completes it
 // itself). Completion never happens under a lock of the call table.
+//
+// A blocking caller may read its own connection while it waits (Peer::
+// await_reply, leader/follower): it then completes, on its own thread, the
+// REPLYs it reads for calls whose `completes_on_any_thread` is set — blocking
+// waiters, its own and other callers'. Async calls complete on I/O threads.
 #pragma once
 
 #include <chrono>
@@ -35,6 +40,9 @@ class PendingCall {
   std::uint64_t request_id = 0;                     ///< set when registered
   std::chrono::steady_clock::time_point sent_at{};  ///< set when sent (round-trip time)
   std::string_view function_name;  ///< set when sent; valid until completion (verbose logs)
+  /// complete()/fail() may run on any thread, including another blocking
+  /// caller's (set by BlockingCall; false for async calls).
+  bool completes_on_any_thread = false;
 };
 
 /// Builds the exception for a non-ok REPLY status or a failure. Never throws.
@@ -48,7 +56,9 @@ template <class R>
 class BlockingCall final : public PendingCall {
  public:
   BlockingCall(std::string_view node, std::string_view function, std::chrono::milliseconds timeout)
-      : node_(node), function_(function), timeout_(timeout) {}
+      : node_(node), function_(function), timeout_(timeout) {
+    completes_on_any_thread = true;
+  }
 
   void complete(Errc status, std::span<const char> body) noexcept override {
     if (status == Errc::ok) {
@@ -64,11 +74,10 @@ class BlockingCall final : public PendingCall {
     done_.release();
   }
 
-  /// Waits until completed or `deadline`; false on timeout.
-  bool wait_until(std::chrono::steady_clock::time_point deadline) {
-    return done_.try_acquire_until(deadline);
-  }
-  /// Waits for a completion already known to be under way.
+  /// Released once, by complete() or fail(). The caller waits on it through
+  /// Peer::await_reply (which may read the connection meanwhile), or with
+  /// wait() for a completion already known to be under way.
+  std::binary_semaphore& done() noexcept { return done_; }
   void wait() { done_.acquire(); }
 
   /// The result, or throws the call's error.
