@@ -11,12 +11,14 @@
 
 #include <asio/use_future.hpp>
 #include <atomic>
+#include <csignal>
 #include <future>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "fly/node.hpp"
+#include "support/cluster_harness.hpp"
 #include "support/in_process_node.hpp"
 #include "support/log_capture.hpp"
 #include "support/wait.hpp"
@@ -182,6 +184,30 @@ TEST_F(CallerReads, TheEndOfTheConnectionWakesTheReadingCaller) {
   } catch (const fly::NodeDown&) {
   } catch (const fly::Cancelled&) {
   }
+}
+
+// The node called is a real process, killed with SIGKILL while the caller
+// waits on its connection: the end of the stream reaches the caller, which
+// hands the read side back, and the strand fails the call at once.
+TEST(CallerReadsProcess, KillNineOfTheCalleeEndsTheWaitWithNodeDown) {
+  flytest::LogCapture log;
+  const std::string cookie = flytest::random_cookie();
+  flytest::NodeProcess lax({"lax-1", "lax", {}, {}, {}}, cookie, "syd");
+  ASSERT_TRUE(lax.wait_listening(10s)) << lax.err();
+  auto options = in_process_options("syd-1", "syd", {lax.address()}, cookie);
+  options.verbose_logging = true;  // the SEND line says the call left
+  fly::Node syd(options);
+  syd.start();
+  ASSERT_TRUE(syd.wait_for_nodes(1, 10s));
+  auto call = std::async(std::launch::async, [&] {
+    syd.rpc_region<void>("lax", "Process.sleep", 60000, fly::timeout(120s));
+  });
+  ASSERT_EVENTUALLY(log.count(spdlog::level::info, "flyrpc SEND Process.sleep") == 1, 10000);
+  lax.process().signal(SIGKILL);
+  ASSERT_EQ(call.wait_for(30s), std::future_status::ready)
+      << "the caller still waits after its callee was killed";
+  EXPECT_THROW(call.get(), fly::NodeDown);
+  syd.stop();
 }
 
 }  // namespace
