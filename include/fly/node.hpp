@@ -39,6 +39,7 @@
 #include "fly/call_options.hpp"
 #include "fly/detail/function_ref.hpp"
 #include "fly/detail/pending_call.hpp"
+#include "fly/detail/unique_function.hpp"
 #include "fly/errors.hpp"
 #include "fly/function.hpp"
 #include "fly/region.hpp"
@@ -491,8 +492,10 @@ class Node {
   }
 
   /// Completion of an async call: (error or null, result body if ok, function).
+  /// Move-only: it owns the caller's completion handler, which may be (for
+  /// asio::use_awaitable) impossible to copy.
   using AsyncDone =
-      std::function<void(std::exception_ptr, std::span<const char>, std::string_view)>;
+      detail::UniqueFunction<void(std::exception_ptr, std::span<const char>, std::string_view)>;
   void start_async(AsyncStart start, AsyncDone done);
 
   // Every call, local or remote, is counted (record_call_*; node.cpp): the

@@ -567,7 +567,8 @@ namespace {
 // the reply, the connection's failure, or its timer.
 class AsyncCall final : public detail::PendingCall, public std::enable_shared_from_this<AsyncCall> {
  public:
-  using Done = std::function<void(std::exception_ptr, std::span<const char>, std::string_view)>;
+  using Done =
+      detail::UniqueFunction<void(std::exception_ptr, std::span<const char>, std::string_view)>;
 
   AsyncCall(asio::io_context& io, Done done, std::string function, std::string node,
             std::shared_ptr<const void> keep, detail::Peer& peer, std::chrono::milliseconds timeout)
@@ -650,7 +651,8 @@ void Node::start_async(AsyncStart start, AsyncDone user_done) {
   // decoded and the handler dispatched to its executor).
   const auto started = record_call_start(start.route, start.function);
   AsyncDone done = [this, route = start.route, started, user_done = std::move(user_done)](
-                       std::exception_ptr e, std::span<const char> body, std::string_view fn) {
+                       std::exception_ptr e, std::span<const char> body,
+                       std::string_view fn) mutable {
     record_call_error(route, fn, started, e);
     user_done(std::move(e), body, fn);
   };

@@ -2,6 +2,9 @@
 // outcome, async forms and multicall.
 #include <gtest/gtest.h>
 
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+#include <asio/use_awaitable.hpp>
 #include <asio/use_future.hpp>
 #include <atomic>
 #include <future>
@@ -162,6 +165,54 @@ TEST_F(ThreeRegions, AsyncWithCallbackAndFuture) {
   EXPECT_THROW(slow.get(), fly::Timeout);
   auto local = syd->async_rpc_region<int>("syd", "Kernel.+", 1, 1, asio::use_future);
   EXPECT_EQ(local.get(), 2);
+}
+
+// C++20 coroutines: asio::use_awaitable as the token; results, remote errors
+// and routing errors arrive at the co_await, on the coroutine's executor.
+TEST_F(ThreeRegions, AsyncWithUseAwaitable) {
+  asio::io_context io;
+  std::thread::id runner_id;
+  std::promise<std::string> result;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<std::string> {
+        std::string seen;
+        const int sum =
+            co_await syd->async_rpc_region<int>("lax", "Kernel.+", 40, 2, asio::use_awaitable);
+        seen += std::to_string(sum);
+        if (std::this_thread::get_id() != runner_id) seen += " (resumed off its executor)";
+        seen += " " + co_await syd->async_rpc_region<std::string>(
+                          "hkg", "String.upcase", std::string("fly"), asio::use_awaitable);
+        try {
+          co_await syd->async_rpc_region<int>("hkg", "Kernel.raise", "x", asio::use_awaitable);
+          seen += " no-error";
+        } catch (const fly::RemoteError&) {
+          seen += " remote-error";
+        }
+        try {
+          co_await syd->async_rpc_region<int>("ord", "Kernel.+", 1, 2, asio::use_awaitable);
+          seen += " no-error";
+        } catch (const fly::NoNodeInRegion&) {
+          seen += " no-node";
+        }
+        co_await syd->async_rpc_region<void>("lax", "Process.sleep", 1, fly::timeout(5s),
+                                             asio::use_awaitable);
+        if (std::this_thread::get_id() != runner_id) seen += " (resumed off its executor)";
+        co_return seen + " void";
+      },
+      [&](std::exception_ptr e, std::string seen) {
+        e ? result.set_exception(e) : result.set_value(seen);
+      });
+  std::thread runner([&] {
+    runner_id = std::this_thread::get_id();  // before the coroutine starts, on this thread
+    io.run();
+  });
+  auto seen = result.get_future();
+  const bool ready = seen.wait_for(20s) == std::future_status::ready;
+  if (!ready) io.stop();
+  runner.join();
+  ASSERT_TRUE(ready) << "the coroutine never finished";
+  EXPECT_EQ(seen.get(), "42 FLY remote-error no-node void");
 }
 
 // Routing errors reach the completion handler like any other outcome: the
