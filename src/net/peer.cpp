@@ -301,6 +301,17 @@ void Peer::on_read(std::size_t n) {
   if (handle_buffered_frames()) do_read();
 }
 
+ssize_t Peer::recv_into_rbuf(std::size_t& room) {
+  char* at = rbuf_.prepare(kReadChunk);
+  room = rbuf_.capacity() - rbuf_.size();
+  const ssize_t n = ::recv(fd_, at, room, MSG_DONTWAIT);
+  if (n > 0) {
+    rbuf_.resize(rbuf_.size() + static_cast<std::size_t>(n));
+    note_received(static_cast<std::size_t>(n));
+  }
+  return n;  // errno as recv(2) left it when negative
+}
+
 void Peer::note_received(std::size_t n) noexcept {
   bytes_received_.fetch_add(n, std::memory_order_relaxed);
   if (settings_.metrics) settings_.metrics->bytes_received(n);
@@ -356,12 +367,9 @@ void Peer::on_readable(bool left_by_caller) {
   // Whole frames a leading caller left (the first one not a REPLY it handles).
   if (!rbuf_.empty() && !handle_buffered_frames()) return;
   for (;;) {
-    char* at = rbuf_.prepare(kReadChunk);
-    const std::size_t room = rbuf_.capacity() - rbuf_.size();
-    const ssize_t n = ::recv(fd_, at, room, MSG_DONTWAIT);
+    std::size_t room = 0;
+    const ssize_t n = recv_into_rbuf(room);
     if (n > 0) {
-      rbuf_.resize(rbuf_.size() + static_cast<std::size_t>(n));
-      note_received(static_cast<std::size_t>(n));
       if (!handle_buffered_frames()) return;
       if (static_cast<std::size_t>(n) < room) break;  // drained, most likely
       continue;
@@ -472,14 +480,9 @@ Peer::LeadResult Peer::lead_reads(std::binary_semaphore& done, Clock::time_point
       if (errno == EINTR) continue;
       return {false, true};
     }
-    char* at = rbuf_.prepare(kReadChunk);
-    const std::size_t room = rbuf_.capacity() - rbuf_.size();
-    const ssize_t n = ::recv(fd_, at, room, MSG_DONTWAIT);
-    if (n > 0) {
-      rbuf_.resize(rbuf_.size() + static_cast<std::size_t>(n));
-      note_received(static_cast<std::size_t>(n));
-      continue;
-    }
+    std::size_t room = 0;
+    const ssize_t n = recv_into_rbuf(room);
+    if (n > 0) continue;
     if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
     // End of stream or an error: the strand sees it again and closes.
     if (n < 0) leader_errno_.store(errno, std::memory_order_relaxed);

@@ -38,6 +38,8 @@
 #include <optional>
 #include <semaphore>
 #include <shared_mutex>
+
+#include <sys/types.h>
 #include <string>
 
 #include "fly/detail/buffer.hpp"
@@ -225,6 +227,10 @@ class Peer : public std::enable_shared_from_this<Peer> {
   /// Plaintext: the socket is readable, or a caller handed the read side
   /// back (`left_by_caller`: with frames in rbuf_ it did not handle).
   void on_readable(bool left_by_caller);
+  /// The owner of the read side (strand or caller): one non-blocking recv(2)
+  /// into rbuf_'s free space (`room` bytes, grown to kReadChunk), counted.
+  /// Returns recv's result; errno is recv's when negative.
+  ssize_t recv_into_rbuf(std::size_t& room);
   /// Counts `n` bytes just read into rbuf_ (by the strand or a caller).
   void note_received(std::size_t n) noexcept;
   /// Strand, owning the read side: handles every whole frame in rbuf_ and
