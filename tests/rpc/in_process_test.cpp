@@ -211,6 +211,9 @@ TEST_F(ThreeRegions, AsyncWithUseAwaitable) {
   const bool ready = seen.wait_for(20s) == std::future_status::ready;
   if (!ready) io.stop();
   runner.join();
+  // syd's I/O threads dispatch completions into `io`: join them before `io`
+  // is destroyed (one may still be returning from its last dispatch).
+  syd->stop();
   ASSERT_TRUE(ready) << "the coroutine never finished";
   EXPECT_EQ(seen.get(), "42 FLY remote-error no-node void");
 }
