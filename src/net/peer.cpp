@@ -594,6 +594,13 @@ bool Peer::handle_frame(const wire::FrameView& frame) {
 }
 
 bool Peer::handle_handshake_frame(const wire::FrameView& frame) {
+  if (frame.type == wire::FrameType::goodbye) {
+    // The peer stops before the handshake ended (a tool that finished its
+    // call while gossip had it dialling us): a normal close, not a refusal.
+    spdlog::debug("flyrpc: {} said goodbye during the handshake", remote_address_);
+    do_close({"goodbye during the handshake", false, std::nullopt, std::nullopt}, Errc::node_down);
+    return false;
+  }
   Buffer out;
   const auto step = handshake_.on_frame(frame, out);
   send_raw(out);

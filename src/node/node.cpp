@@ -20,6 +20,7 @@
 #include "discovery/host_port.hpp"
 #include "fly/this_call.hpp"
 #include "net/tls.hpp"
+#include "node/builtins.hpp"
 #include "node/node_options_check.hpp"
 #include "rpc/dispatcher.hpp"
 #include "telemetry/metrics_address.hpp"
@@ -138,6 +139,7 @@ Node::Node(NodeOptions options) {
   settings.telemetry = &core_->telemetry;
   core_->cluster = std::make_unique<cluster::Cluster>(core_->io, std::move(settings),
                                                       core_->functions, core_->dispatcher);
+  node::expose_builtins(*this);
 }
 
 Node::~Node() {

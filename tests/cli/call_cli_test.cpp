@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include "cli/cli_env.hpp"
 #include "support/cluster_harness.hpp"
 #include "support/wait.hpp"
 
@@ -76,6 +77,53 @@ TEST_F(CallCli, NoNodeInRegionIsThree) {
                         "no node found running in region \"ord\" (regions with nodes: hkg, syd)");
 }
 
+// Once it has the seed's member list it knows: no waiting for --timeout.
+TEST_F(CallCli, MissingRegionOrNodeIsThreeAtOnce) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = call({"--region", "ord", "--timeout", "20000", "Kernel.+", "1", "2"});
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+  EXPECT_EQ(r.exit_code, 3);
+  expect_one_line_error(r,
+                        "no node found running in region \"ord\" (regions with nodes: hkg, syd)");
+  t0 = std::chrono::steady_clock::now();
+  r = call({"--node", "nobody-1", "--timeout", "20000", "Kernel.node"});
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+  EXPECT_EQ(r.exit_code, 3);
+  expect_one_line_error(r, "no node named \"nobody-1\" in the cluster (nodes: hkg-1, syd-1;");
+}
+
+TEST_F(CallCli, InvalidRegionIsTwoBeforeJoining) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = call({"--region", "XYZ", "--timeout", "20000", "Kernel.node"});
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+  EXPECT_EQ(r.exit_code, 2);
+  expect_one_line_error(r, "invalid --region \"XYZ\"");
+}
+
+TEST_F(CallCli, IntegerOverflowIsARemoteError) {
+  auto r = call({"--region", "hkg", "Kernel.+", "9223372036854775807", "1"});
+  EXPECT_EQ(r.exit_code, 1);
+  expect_one_line_error(r, "9223372036854775807 + 1 does not fit in a 64-bit signed integer");
+  r = call({"--region", "hkg", "Kernel.+", "-9223372036854775808", "-1"});
+  EXPECT_EQ(r.exit_code, 1);
+  expect_one_line_error(r, "does not fit in a 64-bit signed integer");
+  r = call({"--region", "hkg", "Kernel.+", "9223372036854775806", "1"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "9223372036854775807\n");
+}
+
+TEST_F(CallCli, VerbosePrintsTheCallersSendAndRespLines) {
+  auto r = clitest::flyrpc({"call", "--seeds", syd_->address(), "--node", "hkg-1", "Kernel.node"},
+                           {{"FLY_RPC_COOKIE", *cookie_}, {"FLY_RPC_VERBOSE", "1"}});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "\"hkg-1\"\n");
+  EXPECT_NE(r.err.find("SEND Kernel.node/0 to hkg-1 (hkg)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("RESP Kernel.node from hkg-1 (hkg): ok"), std::string::npos) << r.err;
+  r = call({"--verbose", "--node", "hkg-1", "Kernel.node"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("SEND Kernel.node/0 to hkg-1 (hkg)"), std::string::npos) << r.err;
+}
+
 TEST_F(CallCli, TimeoutIsFour) {
   auto r = call({"--region", "hkg", "--timeout", "300", "Process.sleep", "5000"});
   EXPECT_EQ(r.exit_code, 4);
@@ -101,6 +149,26 @@ TEST_F(CallCli, CannotJoinIsSeven) {
                                          "--region", "syd", "Kernel.node"});
   EXPECT_EQ(r.exit_code, 7);
   expect_one_line_error(r, "bad_cookie");
+}
+
+// --wait: a script that starts a region's node and calls it at once.
+TEST(CallCliWait, WaitWaitsForTheRegionToJoin) {
+  const std::string cookie = flytest::random_cookie();
+  flytest::NodeProcess syd({"syd-1", "syd", {}, {}, {}}, cookie, "syd");
+  ASSERT_TRUE(syd.wait_listening(10s));
+  auto caller =
+      flytest::Process::spawn({FLYRPC_CLI_PATH, "call", "--seeds", syd.address(), "--region", "ams",
+                               "--wait", "--timeout", "30000", "Kernel.node"},
+                              {{"FLY_RPC_COOKIE", cookie}}, clitest::kClusterEnv);
+  // The caller has joined (syd saw it come up) before ams-1 exists.
+  const std::string joined = "up flyrpc-cli-" + std::to_string(caller.pid()) + "-";
+  ASSERT_EVENTUALLY(syd.out().find(joined) != std::string::npos, 10000) << syd.out();
+  flytest::NodeProcess ams({"ams-1", "ams", {syd.address()}, {}, {}}, cookie, "syd");
+  ASSERT_TRUE(ams.wait_listening(10s));
+  auto r = caller.wait_for(30s);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->exit_code, 0) << r->err;
+  EXPECT_EQ(r->out, "\"ams-1\"\n");
 }
 
 // Last: it kills a node of its own.

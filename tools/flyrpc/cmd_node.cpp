@@ -52,7 +52,8 @@ int run_node(const NodeFlags& f) {
     bool any_port = text.size() > 2 && text.ends_with(":0");
     auto hp = fly::discovery::parse_host_port(
         "--listen", any_port ? text.substr(0, text.size() - 2) : text, any_port ? 1 : o.port);
-    o.listen_host = hp.host;
+    // A host name ("localhost", "fly-local-6pn") is resolved once, here.
+    o.listen_host = resolve_host("--listen", hp.host);
     o.port = any_port ? 0 : hp.port;
   }
   if (!f.seeds.empty()) {
@@ -62,6 +63,7 @@ int run_node(const NodeFlags& f) {
       o.seeds.push_back(hp.to_string());
     }
   }
+  // 0: not given (CLI11 has checked the range of every given value).
   if (f.heartbeat_ms > 0) o.heartbeat_interval = std::chrono::milliseconds(f.heartbeat_ms);
   if (f.handshake_timeout_ms > 0) {
     o.handshake_timeout = std::chrono::milliseconds(f.handshake_timeout_ms);
@@ -120,17 +122,24 @@ Runner add_node_command(CLI::App& app) {
   cmd->add_option("--name", flags->name,
                   "Node name, unique in the cluster (default: FLY_MACHINE_ID, else host-pid)");
   cmd->add_option("--listen", flags->listen,
-                  "HOST:PORT to listen on (default: FLY_PRIVATE_IP or 127.0.0.1, port FLY_RPC_PORT "
-                  "or 4370); port 0 picks one");
+                  "HOST:PORT to listen on; HOST an IP or a host name resolved once at start-up "
+                  "(default: FLY_PRIVATE_IP or 127.0.0.1, port FLY_RPC_PORT or 4370); port 0 "
+                  "picks one");
   cmd->add_option("--seeds", flags->seeds, "Nodes to join, HOST:PORT,... (default: FLY_RPC_SEEDS)");
   cmd->add_option("--region", flags->region, "This node's region (stands in for MY_REGION)");
   cmd->add_option("--primary", flags->primary, "The primary region (stands in for PRIMARY_REGION)");
   cmd->add_flag("--hidden", flags->hidden, "Join as a hidden node: can call, never routed to");
-  cmd->add_option("--heartbeat-ms", flags->heartbeat_ms, "Heartbeat interval (default 1000)");
+  // Every number is checked: a bad one is exit 2 with an error naming the option.
+  const auto ms_range = CLI::Range(1, 3'600'000);
+  cmd->add_option("--heartbeat-ms", flags->heartbeat_ms,
+                  "Heartbeat interval, 1..3600000 ms (default 1000)")
+      ->check(ms_range);
   cmd->add_option("--heartbeat-timeout-ms", flags->heartbeat_timeout_ms,
-                  "Declare a silent peer down after this (default 4000)");
+                  "Declare a silent peer down after this, ms, above --heartbeat-ms (default 4000)")
+      ->check(ms_range);
   cmd->add_option("--handshake-timeout-ms", flags->handshake_timeout_ms,
-                  "Close connections that do not authenticate within this (default 5000)");
+                  "Close connections that do not authenticate within this, ms (default 5000)")
+      ->check(ms_range);
   cmd->add_flag("--verbose", flags->verbose,
                 "Log SEND/RESP/TIMEOUT/RECV lines (also FLY_RPC_VERBOSE=1)");
   cmd->add_option("--metrics", flags->metrics,
@@ -139,13 +148,15 @@ Runner add_node_command(CLI::App& app) {
   add_tls_flags(*cmd, flags->tls);
   cmd->footer(
       "The cookie comes from FLY_RPC_COOKIE, else ~/.flyrpc.cookie (created on first use).\n"
-      "Exports String.upcase, Kernel.+, Fly.my_region, Fly.primary_region, Kernel.node,\n"
-      "Process.sleep, Kernel.raise, Echo.bytes and Fly.region_table.\n"
+      "Exports String.upcase, Kernel.+, Kernel.node, Process.sleep, Kernel.raise and\n"
+      "Echo.bytes, besides the built-ins of every node: Fly.my_region, Fly.primary_region,\n"
+      "Fly.region_table and Fly.nodes.\n"
       "TLS is off unless --tls-cert/--tls-ca or FLY_RPC_TLS_* are set (then on every node).\n"
       "Examples:\n"
       "  flyrpc node --name syd-1 --region syd --primary syd --listen 127.0.0.1:4370\n"
       "  flyrpc node --name lax-1 --region lax --primary syd --listen 127.0.0.1:4371 --seeds "
-      "127.0.0.1:4370");
+      "127.0.0.1:4370\n"
+      "  flyrpc node --listen fly-local-6pn:4370 --metrics 0.0.0.0:9091   # on Fly.io");
   return [flags] { return run_node(*flags); };
 }
 

@@ -2,7 +2,8 @@
 //
 // Exit status (shared by every subcommand):
 //   0 success            1 remote error         2 usage or configuration error
-//   3 no node in region  4 timeout              5 node down
+//   3 no node in region (or no node of that name)
+//   4 timeout            5 node down
 //   6 unknown function or bad arguments         7 could not join the cluster
 #include <fmt/format.h>
 #include <spdlog/cfg/env.h>

@@ -1,0 +1,34 @@
+// Running the real flyrpc binary from a test with a controlled environment:
+// nothing from the test's own environment says where a cluster is, what
+// region this is, or how loud to log, unless the test passes it.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "support/process.hpp"
+
+namespace clitest {
+
+/// Variables that would change what the CLI does, removed unless given.
+inline const std::vector<std::string> kClusterEnv = {
+    "FLY_RPC_SEEDS",   "FLY_APP_NAME", "FLY_RPC_DNS_NAME", "FLY_RPC_DNS_SERVER",
+    "FLY_RPC_PORT",    "FLY_REGION",   "MY_REGION",        "PRIMARY_REGION",
+    "FLY_RPC_VERBOSE", "SPDLOG_LEVEL", "FLY_PRIVATE_IP",   "FLY_RPC_METRICS"};
+
+/// `flyrpc <args...>` with `env` added to a cleaned environment.
+inline flytest::ProcessResult flyrpc(const std::vector<std::string>& args,
+                                     const std::map<std::string, std::string>& env,
+                                     std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+  std::vector<std::string> argv = {FLYRPC_CLI_PATH};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<std::string> unset;
+  for (const auto& v : kClusterEnv) {
+    if (env.count(v) == 0) unset.push_back(v);
+  }
+  return flytest::run(argv, env, unset, timeout);
+}
+
+}  // namespace clitest
