@@ -97,8 +97,7 @@ NodeOptions NodeOptions::from_env() {
     o.dns_server = discovery::parse_dns_server("FLY_RPC_DNS_SERVER", server).to_string();
   }
   if (const char* verbose = env("FLY_RPC_VERBOSE")) {
-    const std::string v = verbose;
-    o.verbose_logging = v == "1" || v == "true" || v == "yes";
+    o.verbose_logging = parse_switch("FLY_RPC_VERBOSE", verbose);
   }
   if (const char* cert = env("FLY_RPC_TLS_CERT")) o.tls.certificate_file = cert;
   if (const char* key = env("FLY_RPC_TLS_KEY")) o.tls.private_key_file = key;

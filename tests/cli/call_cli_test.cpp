@@ -122,6 +122,11 @@ TEST_F(CallCli, VerbosePrintsTheCallersSendAndRespLines) {
   r = call({"--verbose", "--node", "hkg-1", "Kernel.node"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("SEND Kernel.node/0 to hkg-1 (hkg)"), std::string::npos) << r.err;
+  // A typo is an error naming the variable, not a silent "off".
+  r = clitest::flyrpc({"call", "--seeds", syd_->address(), "--node", "hkg-1", "Kernel.node"},
+                      {{"FLY_RPC_COOKIE", *cookie_}, {"FLY_RPC_VERBOSE", "garbage"}});
+  EXPECT_EQ(r.exit_code, 2);
+  expect_one_line_error(r, "invalid FLY_RPC_VERBOSE=\"garbage\"");
 }
 
 TEST_F(CallCli, TimeoutIsFour) {

@@ -60,6 +60,17 @@ std::string joined(const std::set<std::string>& items) {
   return out.empty() ? "none" : out;
 }
 
+// The arguments are extras (see add_call_command), which CLI11's usage line
+// does not show: add them.
+class CallFormatter : public CLI::Formatter {
+ public:
+  std::string make_usage(const CLI::App* app, std::string name) const override {
+    std::string usage = CLI::Formatter::make_usage(app, std::move(name));
+    const auto end = usage.find_last_not_of('\n') + 1;
+    return usage.substr(0, end) + " [ARG...]" + usage.substr(end);
+  }
+};
+
 int run_call(const CallFlags& f) {
   const int targets = (f.region.empty() ? 0 : 1) + (f.primary ? 1 : 0) + (f.node.empty() ? 0 : 1);
   if (targets != 1) {
@@ -178,6 +189,7 @@ Runner add_call_command(CLI::App& app) {
   // The arguments are taken raw, as extras: CLI11's own list syntax would
   // split a JSON array ("[1,2]" into two values) and commas inside one.
   cmd->allow_extras();
+  cmd->formatter(std::make_shared<CallFormatter>());
   add_tls_flags(*cmd, flags->tls);
   cmd->footer(
       "Exit status: 0 result, 1 remote error, 2 usage, 3 no node in region (or no such node),\n"
