@@ -68,6 +68,13 @@ TEST_F(CallCli, UsageIsTwo) {
   auto r = call({"--region", "hkg", "String.upcase", "not-json"});
   EXPECT_EQ(r.exit_code, 2);
   expect_one_line_error(r, "not JSON");
+  r = call({"--regoin", "hkg", "String.upcase", "\"x\""});
+  EXPECT_EQ(r.exit_code, 2);
+  expect_one_line_error(r, "unknown option --regoin");
+  // Negative numbers are arguments, not options.
+  r = call({"--region", "hkg", "Kernel.+", "-40", "-2"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "-42\n");
 }
 
 TEST_F(CallCli, NoNodeInRegionIsThree) {

@@ -1,10 +1,10 @@
 // flyrpc call: joins as a hidden node, calls a function on a region, the
 // primary or a named node, and prints the result as JSON.
 //
-// It decides as soon as it knows: once joined, it asks the node it reached
-// (the seed) for that node's member list (Fly.nodes, a built-in of every
-// node), and a region or node missing from it is exit 3 at once. --wait
-// waits up to --timeout for one to appear instead.
+// It decides as soon as it knows: once joined, unless it already sees the
+// target, it asks the node it reached (the seed) for that node's member list
+// (Fly.nodes, a built-in of every node), and a region or node missing from it
+// is exit 3 at once. --wait waits up to --timeout for one to appear instead.
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
@@ -54,9 +54,18 @@ Known known_members(fly::Node& node, const std::vector<NodeRow>& seed_view) {
   return k;
 }
 
+// "a, b, c" (the first 20 of a large cluster, and how many there are).
 std::string joined(const std::set<std::string>& items) {
+  constexpr std::size_t kShown = 20;
   std::string out;
-  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
+  std::size_t n = 0;
+  for (const auto& i : items) {
+    if (n++ == kShown) {
+      out += ", ... (" + std::to_string(items.size()) + " in all)";
+      break;
+    }
+    out += (out.empty() ? "" : ", ") + i;
+  }
   return out.empty() ? "none" : out;
 }
 
@@ -72,6 +81,23 @@ class CallFormatter : public CLI::Formatter {
 };
 
 int run_call(const CallFlags& f) {
+  nlohmann::json args = nlohmann::json::array();
+  for (std::size_t i = 0; i < f.args.size(); ++i) {
+    try {
+      args.push_back(nlohmann::json::parse(f.args[i]));
+    } catch (const nlohmann::json::parse_error&) {
+      // An option CLI11 did not know lands among the arguments (extras):
+      // it is not a negative number either.
+      if (f.args[i].starts_with("-")) {
+        print_error("unknown option " + f.args[i] + " (see flyrpc call --help)");
+        return kUsage;
+      }
+      const std::string shown = f.args[i].size() > 80 ? f.args[i].substr(0, 80) + "..." : f.args[i];
+      print_error("argument " + std::to_string(i + 1) + " is not JSON: " + shown +
+                  " (strings need quotes: '\"fly\"')");
+      return kUsage;
+    }
+  }
   const int targets = (f.region.empty() ? 0 : 1) + (f.primary ? 1 : 0) + (f.node.empty() ? 0 : 1);
   if (targets != 1) {
     print_error("give exactly one of --region R, --primary or --node NAME");
@@ -81,21 +107,6 @@ int run_call(const CallFlags& f) {
     print_error("invalid --region \"" + f.region +
                 "\": a region code is 1-32 lowercase letters, digits or '-' (e.g. syd)");
     return kUsage;
-  }
-  nlohmann::json args = nlohmann::json::array();
-  for (std::size_t i = 0; i < f.args.size(); ++i) {
-    try {
-      args.push_back(nlohmann::json::parse(f.args[i]));
-    } catch (const nlohmann::json::parse_error&) {
-      if (f.args[i].starts_with("-")) {  // not a negative number either
-        print_error("unknown option " + f.args[i] + " (see flyrpc call --help)");
-        return kUsage;
-      }
-      const std::string shown = f.args[i].size() > 80 ? f.args[i].substr(0, 80) + "..." : f.args[i];
-      print_error("argument " + std::to_string(i + 1) + " is not JSON: " + shown +
-                  " (strings need quotes: '\"fly\"')");
-      return kUsage;
-    }
   }
   const auto timeout = std::chrono::milliseconds(f.timeout_ms);
   fly::NodeOptions options = tool_node_options(f.seeds);
@@ -125,8 +136,12 @@ int run_call(const CallFlags& f) {
                    ? std::string(env)
                    : node.rpc<std::string>(seed, "Fly.primary_region", fly::timeout(timeout));
     }
+    // Already connected to the target (the usual case): nothing to ask.
+    const Known here = known_members(node, {});
+    const bool connected =
+        f.node.empty() ? here.regions.count(region) != 0 : here.names.count(f.node) != 0;
     std::optional<std::vector<NodeRow>> seed_view;
-    if (!f.wait) {
+    if (!f.wait && !connected) {
       try {
         seed_view = view_of(node, seed, timeout);
       } catch (const fly::UnknownFunction&) {
