@@ -33,13 +33,22 @@ int run_nodes(const NodesFlags& f) {
   }
   std::vector<NodeRow> rows;
   try {
-    std::string asked = f.node;
-    if (asked.empty()) {
-      asked = seed_node(node, options);
-    } else if (!node.wait_for_node(asked, timeout)) {
-      print_error("node \"" + asked + "\" is not in the cluster (or not reachable within " +
-                  std::to_string(f.timeout_ms) + " ms)");
-      return kNoNode;
+    const std::string seed = seed_node(node, options);
+    std::string asked = f.node.empty() ? seed : f.node;
+    if (asked != seed) {
+      // A name the seed does not list is not in the cluster: say so at once.
+      const auto seed_rows = view_of(node, seed, timeout);
+      const bool listed = std::any_of(seed_rows.begin(), seed_rows.end(),
+                                      [&](const NodeRow& r) { return r.name == asked; });
+      if (!listed) {
+        print_error("no node named \"" + asked + "\" in the cluster (as " + seed + " sees it)");
+        return kNoNode;
+      }
+      if (!node.wait_for_node(asked, timeout)) {
+        print_error("node \"" + asked + "\" is in the cluster but could not be reached within " +
+                    std::to_string(f.timeout_ms) + " ms");
+        return kNoNode;
+      }
     }
     rows = view_of(node, asked, timeout);
   } catch (const fly::Error& e) {
