@@ -1,6 +1,7 @@
 # The two commands of the README, and the rest of the developer loop.
 #   make demo        install what is missing, build, run the multi-region demo
 #   make test        install what is missing, build, run every test (ctest)
+#   make package     the Debian package of the library and the CLI (CPack)
 #   make test-asan   the test suite under AddressSanitizer + UBSan
 #   make test-tsan   the test suite under ThreadSanitizer
 #   make fuzz-short  every libFuzzer target for 15 s (scripts/fuzz.sh N for longer)
@@ -13,7 +14,7 @@ JOBS ?= $(shell nproc)
 BUILD ?= build
 CMAKE_FLAGS ?=
 
-.PHONY: all deps test-deps build demo test test-asan test-tsan fuzz-short ci bench bench-quick format format-check clean
+.PHONY: all deps test-deps build package demo test test-asan test-tsan fuzz-short ci bench bench-quick format format-check clean
 
 all: build
 
@@ -28,6 +29,10 @@ $(BUILD)/CMakeCache.txt:
 
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
+
+# build/flyrpc_<version>_<arch>.deb; cpack runs the install rules only.
+package: build
+	cd $(BUILD) && cpack -G DEB
 
 demo: build
 	$(BUILD)/bin/flyrpc demo
