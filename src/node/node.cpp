@@ -16,6 +16,7 @@
 #include <random>
 #include <thread>
 
+#include "base/log.hpp"
 #include "cluster/cluster.hpp"
 #include "cluster/route_choice.hpp"
 #include "discovery/dns_poller.hpp"
@@ -178,6 +179,7 @@ NodeInfo to_info(const cluster::Member& m) {
 
 Node::Node(NodeOptions options) {
   node::check_options(options);
+  if (options.logger) log::set(options.logger);
   core_ = std::make_unique<detail::NodeCore>(std::move(options));
   cluster::ClusterSettings settings = cluster_settings(core_->options);
   settings.metrics = &core_->metrics;
@@ -606,7 +608,7 @@ bool Node::withdraw_call(detail::Peer& peer, detail::PendingCall& pending,
   const std::uint64_t id = pending.request_id;
   peer.send([&](detail::Buffer& out) { wire::encode_cancel(out, id); });
   if (core_->options.verbose_logging) {
-    spdlog::info("flyrpc TIMEOUT {} after {} ms", function, timeout.count());
+    spdlog::warn("flyrpc TIMEOUT {} after {} ms", function, timeout.count());
   }
   return true;
 }
