@@ -3,7 +3,6 @@
 #include "fly/node.hpp"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
@@ -192,7 +191,8 @@ Node::~Node() {
   try {
     stop();
   } catch (const std::exception& e) {
-    spdlog::error("flyrpc: error while stopping node {}: {}", core_->options.name, e.what());
+    fly::log::get().error("flyrpc: error while stopping node {}: {}", core_->options.name,
+                          e.what());
   }
 }
 
@@ -297,9 +297,10 @@ void Node::start() {
         });
     c.dns->start();
   }
-  spdlog::info("flyrpc: node {} ({}, primary {}) started{}", c.options.name, c.options.region,
-               c.options.primary_region,
-               listen_port() ? " on port " + std::to_string(listen_port()) : " (not listening)");
+  fly::log::get().info(
+      "flyrpc: node {} ({}, primary {}) started{}", c.options.name, c.options.region,
+      c.options.primary_region,
+      listen_port() ? " on port " + std::to_string(listen_port()) : " (not listening)");
 }
 
 void Node::stop() {
@@ -317,8 +318,8 @@ void Node::stop() {
   // 1. Refuse new calls, let the running ones finish and reply.
   c.dispatcher.begin_stopping();
   if (!c.dispatcher.drain(c.options.drain_timeout)) {
-    spdlog::warn("flyrpc: node {} stopping with {} call(s) still running after {} ms",
-                 c.options.name, c.dispatcher.in_flight(), c.options.drain_timeout.count());
+    fly::log::get().warn("flyrpc: node {} stopping with {} call(s) still running after {} ms",
+                         c.options.name, c.dispatcher.in_flight(), c.options.drain_timeout.count());
   }
   // 2. Goodbye to every peer, then close them once flushed. The metrics
   //    endpoint stops too (its sockets close on the I/O threads below).
@@ -583,9 +584,10 @@ void Node::send_call(detail::Peer& peer, detail::PendingCall& pending, std::stri
       wire::end_frame(out, start);
       if (core_->options.verbose_logging) {
         const auto& to = peer.peer_hello();
-        spdlog::info("flyrpc SEND {}/{} to {} ({}) from {} ({})", function,
-                     args_arity(out.data() + start + wire::kHeaderSize + 13 + function.size()),
-                     to.name, to.region, name(), region());
+        fly::log::get().info(
+            "flyrpc SEND {}/{} to {} ({}) from {} ({})", function,
+            args_arity(out.data() + start + wire::kHeaderSize + 13 + function.size()), to.name,
+            to.region, name(), region());
       }
     });
   } catch (...) {
@@ -608,7 +610,7 @@ bool Node::withdraw_call(detail::Peer& peer, detail::PendingCall& pending,
   const std::uint64_t id = pending.request_id;
   peer.send([&](detail::Buffer& out) { wire::encode_cancel(out, id); });
   if (core_->options.verbose_logging) {
-    spdlog::warn("flyrpc TIMEOUT {} after {} ms", function, timeout.count());
+    fly::log::get().warn("flyrpc TIMEOUT {} after {} ms", function, timeout.count());
   }
   return true;
 }
@@ -682,7 +684,7 @@ class AsyncCall final : public detail::PendingCall, public std::enable_shared_fr
     try {
       done_(std::move(e), body, function_);
     } catch (const std::exception& ex) {
-      spdlog::error("flyrpc: async completion handler threw: {}", ex.what());
+      fly::log::get().error("flyrpc: async completion handler threw: {}", ex.what());
     }
     self_.reset();  // may destroy this object: nothing after it
   }

@@ -6,7 +6,7 @@
 // at most request_timeout.
 #include "telemetry/metrics_server.hpp"
 
-#include <spdlog/spdlog.h>
+#include "base/log.hpp"
 
 #include <array>
 #include <asio/bind_executor.hpp>
@@ -191,7 +191,8 @@ void MetricsServer::Impl::accept() {
     if (self->state.load() == stopped || ec == asio::error::operation_aborted) return;
     if (ec) {
       // E.g. out of file descriptors: pause instead of spinning on the error.
-      spdlog::warn("metrics endpoint {}: accept failed: {}", to_string(self->bound), ec.message());
+      fly::log::get().warn("metrics endpoint {}: accept failed: {}", to_string(self->bound),
+                           ec.message());
       self->retry.expires_after(std::chrono::milliseconds(100));
       self->retry.async_wait([self](const asio::error_code& wait_ec) {
         if (!wait_ec && self->state.load() != stopped) self->accept();
@@ -236,7 +237,7 @@ std::string MetricsServer::Impl::respond(const RequestHead& head) {
     try {
       body = render();
     } catch (const std::exception& e) {
-      spdlog::error("metrics endpoint: rendering the metrics failed: {}", e.what());
+      fly::log::get().error("metrics endpoint: rendering the metrics failed: {}", e.what());
       return http_response("500 Internal Server Error", plain, "rendering failed\n", head_only);
     }
   }
@@ -256,7 +257,7 @@ std::string MetricsServer::Impl::respond_health(const RequestHead& head) {
       try {
         report = health();
       } catch (const std::exception& e) {
-        spdlog::error("metrics endpoint: the health check failed: {}", e.what());
+        fly::log::get().error("metrics endpoint: the health check failed: {}", e.what());
         report = {false, R"({"status":"error"})"};
       }
     }
