@@ -55,10 +55,11 @@ int main() {
     Notes notes;
     node.expose("Fly.region", [&node] { return node.region(); });
     node.expose("Fly.whoami", [&node] {
-      return std::map<std::string, std::string>{{"node", node.name()},
-                                                {"region", node.region()},
-                                                {"primary_region", node.primary_region()},
-                                                {"is_primary", node.is_primary() ? "true" : "false"}};
+      return std::map<std::string, std::string>{
+          {"node", node.name()},
+          {"region", node.region()},
+          {"primary_region", node.primary_region()},
+          {"is_primary", node.is_primary() ? "true" : "false"}};
     });
     node.expose("Notes.add", [&node, &notes](std::string text) -> std::size_t {
       if (!node.is_primary()) return node.rpc_primary<std::size_t>("Notes.add", text);
