@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <cctype>
 #include <cstdlib>
 #include <mutex>
 #include <string>
@@ -31,6 +32,12 @@ const char* env(const char* name) {
   return v && *v ? v : nullptr;
 }
 
+std::string lowercase(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
 std::string_view trim(std::string_view s) {
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
   while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
@@ -40,8 +47,10 @@ std::string_view trim(std::string_view s) {
 // SPDLOG_LEVEL as spdlog::cfg reads it: "level" for every logger and/or
 // "name=level" entries, comma-separated. `for_flyrpc` receives the level that
 // applies to "flyrpc" (its own entry over the global one). False if malformed.
-bool parse_spdlog_levels(std::string_view text,
+bool parse_spdlog_levels(std::string_view original,
                          std::optional<spdlog::level::level_enum>& for_flyrpc) {
+  const std::string lowered = lowercase(original);  // spdlog lowercases it all too
+  std::string_view text = lowered;
   std::optional<spdlog::level::level_enum> global, own;
   while (!text.empty()) {
     const auto comma = text.find(',');
@@ -115,8 +124,9 @@ void set(std::shared_ptr<spdlog::logger> logger) {
   current.store(logger.get(), std::memory_order_release);
 }
 
-std::optional<spdlog::level::level_enum> parse_level(std::string_view text) {
+std::optional<spdlog::level::level_enum> parse_level(std::string_view original) {
   using spdlog::level::level_enum;
+  const std::string text = lowercase(original);
   if (text == "trace") return level_enum::trace;
   if (text == "debug") return level_enum::debug;
   if (text == "info") return level_enum::info;

@@ -33,8 +33,8 @@ std::shared_ptr<spdlog::logger> get_shared();
 /// must not lose it). Any thread.
 void set(std::shared_ptr<spdlog::logger> logger);
 
-/// "trace", "debug", "info", "warn"/"warning", "error", "critical"/"err", "off"
-/// -> the level; anything else -> nullopt.
+/// "trace", "debug", "info", "warn"/"warning", "error"/"err", "critical",
+/// "off", in any case -> the level; anything else -> nullopt.
 std::optional<spdlog::level::level_enum> parse_level(std::string_view text);
 
 /// Throws fly::ConfigError naming FLY_RPC_LOG_LEVEL (or SPDLOG_LEVEL) if it is

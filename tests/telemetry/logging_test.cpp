@@ -69,7 +69,7 @@ TEST(Logging, SpdlogLevelAsSpdlogReadsIt) {
   auto r = quiet_node({{"FLY_RPC_VERBOSE", "true"}, {"SPDLOG_LEVEL", "error"}});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err, "");
-  r = quiet_node({{"FLY_RPC_VERBOSE", "true"}, {"SPDLOG_LEVEL", "info,flyrpc=warn"}});
+  r = quiet_node({{"FLY_RPC_VERBOSE", "true"}, {"SPDLOG_LEVEL", "INFO,flyrpc=Warn"}});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_FALSE(has(r.err, "[info]")) << r.err;
   EXPECT_TRUE(has(r.err, "[warning] flyrpc TIMEOUT")) << r.err;
