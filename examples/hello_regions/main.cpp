@@ -2,6 +2,7 @@
 // calls a function on the primary, and one in its own region (which runs
 // locally). Prints what happened; exits 0 if everything behaved.
 #include <fly/node.hpp>
+#include <fly/version.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -20,6 +21,9 @@ static fly::NodeOptions options(const char* name, const char* region) {
 }
 
 int main() {
+  // The library linked in, and the headers compiled against (fly/version.hpp).
+  std::printf("flyrpc %s (headers %s)\n", std::string(fly::version()).c_str(),
+              FLYRPC_VERSION_STRING);
   fly::Node syd(options("syd-1", "syd"));
   syd.expose("Fly.my_region", [&syd] { return syd.region(); });
   syd.start();

@@ -45,6 +45,10 @@
 #include "fly/region.hpp"
 #include "fly/telemetry.hpp"
 
+namespace spdlog {
+class logger;  // only an application that hands flyrpc its own logger includes spdlog
+}
+
 namespace fly {
 
 /// TLS 1.3 between nodes (README "TLS"), for networks that are not already
@@ -131,9 +135,17 @@ struct NodeOptions {
   unsigned io_threads = 1;
   /// Threads running exposed functions. Default 4.
   unsigned worker_threads = 4;
-  /// Log one line per SEND, RESP and TIMEOUT (Fly RPC's verbose_logging).
-  /// Default false (FLY_RPC_VERBOSE=1 turns it on).
+  /// Log one line per SEND, RESP and TIMEOUT (Fly RPC's verbose_logging;
+  /// TIMEOUT at warning level). Default false (FLY_RPC_VERBOSE: 1/true/yes
+  /// on, 0/false/no off, anything else an error).
   bool verbose_logging = false;
+  /// The spdlog logger flyrpc logs to. Process-wide (the library has one
+  /// logger): the Node constructor installs it, and it stays for every node
+  /// until another is installed. Default: null, meaning flyrpc's own logger
+  /// "flyrpc" on stderr (never stdout), at FLY_RPC_LOG_LEVEL, else the level
+  /// SPDLOG_LEVEL gives it, else info. To use a sink of the application's:
+  /// std::make_shared<spdlog::logger>("flyrpc", sink).
+  std::shared_ptr<spdlog::logger> logger;
   /// Serve the Prometheus metrics at http://HOST:PORT/metrics, "HOST:PORT"
   /// as telemetry::parse_metrics_address reads it ("0.0.0.0:9091",
   /// "[::]:9091"; port 0 picks a free one). Default: FLY_RPC_METRICS (empty

@@ -1,10 +1,10 @@
 #include "cluster/cluster.hpp"
 
-#include <spdlog/spdlog.h>
 #include <asio/bind_executor.hpp>
 #include <asio/connect.hpp>
 #include <asio/ip/v6_only.hpp>
 #include <asio/post.hpp>
+#include "base/log.hpp"
 
 #include <algorithm>
 #include <random>
@@ -119,7 +119,7 @@ void Cluster::refuse_busy(asio::ip::tcp::socket& socket) {
   ++busy_refusals_;
   const auto now = std::chrono::steady_clock::now();
   if (now - last_busy_log_ >= std::chrono::seconds(1)) {
-    spdlog::warn(
+    fly::log::get().warn(
         "flyrpc: refusing a connection from {}: {} handshakes already pending "
         "(max_pending_handshakes; {} refused since the last such message)",
         address.empty() ? "an unknown address" : address, handshaking_inbound_, busy_refusals_);
@@ -205,7 +205,7 @@ void Cluster::attempt(const std::string& address) {
   try {
     hp = discovery::parse_host_port("peer address", address, 0);
   } catch (const Error& e) {
-    spdlog::error("flyrpc: not dialling {}: {}", address, e.what());
+    fly::log::get().error("flyrpc: not dialling {}: {}", address, e.what());
     std::lock_guard lock(mutex_);
     targets_.erase(address);
     return;
@@ -258,7 +258,7 @@ void Cluster::dial_failed(const std::string& address, const std::string& why) {
   t.in_progress = false;
   last_join_error_ = address + ": " + why;
   if (t.attempts == 0 || t.attempts % 20 == 0) {
-    spdlog::info("flyrpc: dialling {} failed ({}); retrying with back-off", address, why);
+    fly::log::get().info("flyrpc: dialling {} failed ({}); retrying with back-off", address, why);
   }
   schedule_retry(t);
 }
@@ -310,8 +310,8 @@ void Cluster::on_authenticated(const std::shared_ptr<detail::Peer>& peer) {
     return;
   }
   if (h.name == settings_.name) {
-    spdlog::error("flyrpc: refusing {} ({}): it uses this node's own name \"{}\"",
-                  peer->remote_address(), h.region, h.name);
+    fly::log::get().error("flyrpc: refusing {} ({}): it uses this node's own name \"{}\"",
+                          peer->remote_address(), h.region, h.name);
     refuse(peer, wire::RefuseReason::duplicate_name,
            "\"" + h.name + "\" is the name of the node you reached");
     return;
@@ -319,7 +319,7 @@ void Cluster::on_authenticated(const std::shared_ptr<detail::Peer>& peer) {
   auto existing = members_.find(h.name);
   if (existing != members_.end()) {
     if (existing->second.member->incarnation != h.incarnation) {
-      spdlog::warn(
+      fly::log::get().warn(
           "flyrpc: refusing {}: a node named \"{}\" is already connected (a restarted node is "
           "accepted once the old connection is declared down)",
           peer->remote_address(), h.name);
@@ -439,7 +439,7 @@ void Cluster::on_control_frame(const std::shared_ptr<detail::Peer>& peer,
       error = std::string("unexpected ") + wire::to_string(frame.type) + " frame";
       break;
   }
-  spdlog::warn("flyrpc: protocol error from {}: {}", peer->remote_address(), error);
+  fly::log::get().warn("flyrpc: protocol error from {}: {}", peer->remote_address(), error);
   refuse(peer, wire::RefuseReason::protocol, error);
 }
 
@@ -522,8 +522,8 @@ void Cluster::maybe_up(const std::shared_ptr<detail::Peer>& peer) {
   members_[h.name] = Entry{m, peer};
   pending_.erase(peer->id());
   publish();
-  spdlog::info("flyrpc: node up: {} ({}{}) at {}", m->name, m->region, m->hidden ? ", hidden" : "",
-               peer->remote_address());
+  fly::log::get().info("flyrpc: node up: {} ({}{}) at {}", m->name, m->region,
+                       m->hidden ? ", hidden" : "", peer->remote_address());
   emit({MembershipEvent::Kind::up, info_of(*m), ""});
   emit_telemetry(telemetry::Event::node_up, {m->name, m->region, "", peer->remote_address()});
   // Full mesh: the newcomer learns every member up now — including those
@@ -547,7 +547,7 @@ void Cluster::member_down(const std::string& name, const std::string& reason) {
   auto m = it->second.member;
   members_.erase(it);
   publish();
-  spdlog::info("flyrpc: node down: {} ({}): {}", m->name, m->region, reason);
+  fly::log::get().info("flyrpc: node down: {} ({}): {}", m->name, m->region, reason);
   emit({MembershipEvent::Kind::down, info_of(*m), reason});
   emit_telemetry(telemetry::Event::node_down, {m->name, m->region, reason, ""});
 }
@@ -673,7 +673,7 @@ void Cluster::emit(MembershipEvent event) {
       try {
         h(event);
       } catch (const std::exception& e) {
-        spdlog::error("flyrpc: membership subscriber threw: {}", e.what());
+        fly::log::get().error("flyrpc: membership subscriber threw: {}", e.what());
       }
     }
   });

@@ -6,7 +6,7 @@
 // constructor/destructor, when no handler can run; dns_poller_impl.hpp).
 #include <arpa/nameser.h>
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
+#include "base/log.hpp"
 
 #include <algorithm>
 #include <mutex>
@@ -111,8 +111,8 @@ void DnsPoller::Impl::on_sock_state(void* data, ares_socket_t fd, int readable, 
     socket->descriptor.assign(fd, ec);
     if (ec) {
       // Cannot watch it: the query on it will end by c-ares's timeout instead.
-      spdlog::error("DNS discovery: {}: cannot watch resolver socket {}: {}", self->options.name,
-                    fd, ec.message());
+      fly::log::get().error("DNS discovery: {}: cannot watch resolver socket {}: {}",
+                            self->options.name, fd, ec.message());
       self->sockets.erase(fd);
       return;
     }

@@ -7,7 +7,7 @@
 #include <arpa/nameser.h>
 #include <fmt/format.h>
 #include <netdb.h>
-#include <spdlog/spdlog.h>
+#include "base/log.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -192,11 +192,11 @@ void DnsPoller::Impl::finish_poll() {
       }
     }
   } else if (aaaa.status != ARES_SUCCESS && aaaa.status != ARES_ENODATA) {
-    spdlog::debug("DNS discovery: {}: AAAA query failed ({}), using the A answer", options.name,
-                  status_name(aaaa.status));
+    fly::log::get().debug("DNS discovery: {}: AAAA query failed ({}), using the A answer",
+                          options.name, status_name(aaaa.status));
   } else if (a.status != ARES_SUCCESS && a.status != ARES_ENODATA) {
-    spdlog::debug("DNS discovery: {}: A query failed ({}), using the AAAA answer", options.name,
-                  status_name(a.status));
+    fly::log::get().debug("DNS discovery: {}: A query failed ({}), using the AAAA answer",
+                          options.name, status_name(a.status));
   }
 
   const std::string state = status_name(outcome);
@@ -229,14 +229,15 @@ void DnsPoller::Impl::log_transition(const std::string& state, int ares_status, 
   const std::string every = format_interval(options.interval);
   if (ares_status == ARES_SUCCESS) {
     if (logged_state == "pending") {
-      spdlog::info("DNS discovery: {} resolves to {} address(es) (polling every {})", options.name,
-                   count, every);
+      fly::log::get().info("DNS discovery: {} resolves to {} address(es) (polling every {})",
+                           options.name, count, every);
     } else {
-      spdlog::info("DNS discovery: {} resolves again ({} address(es))", options.name, count);
+      fly::log::get().info("DNS discovery: {} resolves again ({} address(es))", options.name,
+                           count);
     }
   } else {
-    spdlog::warn("DNS discovery: {}: {} (will keep polling every {})", options.name,
-                 failure_text(ares_status, resolver, options.query_timeout), every);
+    fly::log::get().warn("DNS discovery: {}: {} (will keep polling every {})", options.name,
+                         failure_text(ares_status, resolver, options.query_timeout), every);
   }
   logged_state = state;
 }
@@ -247,10 +248,11 @@ void DnsPoller::Impl::deliver(const std::vector<asio::ip::address>& addresses) {
   try {
     on_addresses(addresses);
   } catch (const std::exception& e) {
-    spdlog::error("DNS discovery: {}: the address callback threw: {}", options.name, e.what());
+    fly::log::get().error("DNS discovery: {}: the address callback threw: {}", options.name,
+                          e.what());
   } catch (...) {
-    spdlog::error("DNS discovery: {}: the address callback threw a non-standard exception",
-                  options.name);
+    fly::log::get().error("DNS discovery: {}: the address callback threw a non-standard exception",
+                          options.name);
   }
 }
 

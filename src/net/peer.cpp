@@ -1,9 +1,9 @@
 #include "net/peer.hpp"
 
-#include <spdlog/spdlog.h>
 #include <asio/bind_executor.hpp>
 #include <asio/post.hpp>
 #include <asio/write.hpp>
+#include "base/log.hpp"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -109,7 +109,7 @@ void Peer::tls_handshake() {
           const std::string reason =
               std::string("TLS handshake ") + (self->outbound() ? "with " : "from ") +
               self->remote_address_ + " failed: " + net::describe_tls_error(ec, *self->tls_);
-          spdlog::warn("flyrpc: {}", reason);
+          fly::log::get().warn("flyrpc: {}", reason);
           self->do_close({reason, false, std::nullopt, std::nullopt}, Errc::node_down);
           return;
         }
@@ -533,7 +533,7 @@ void Peer::io_failed(bool reading, const std::error_code& ec) {
     // one) or a corrupted record: the operator must see why.
     reason = std::string("TLS error on the connection ") + (outbound() ? "to " : "from ") +
              remote_address_ + ": " + net::describe_tls_error(ec, *tls_);
-    spdlog::warn("flyrpc: {}", reason);
+    fly::log::get().warn("flyrpc: {}", reason);
   } else {
     reason = (reading ? "read failed: " : "write failed: ") + ec.message();
   }
@@ -597,7 +597,7 @@ bool Peer::handle_handshake_frame(const wire::FrameView& frame) {
   if (frame.type == wire::FrameType::goodbye) {
     // The peer stops before the handshake ended (a tool that finished its
     // call while gossip had it dialling us): a normal close, not a refusal.
-    spdlog::debug("flyrpc: {} said goodbye during the handshake", remote_address_);
+    fly::log::get().debug("flyrpc: {} said goodbye during the handshake", remote_address_);
     do_close({"goodbye during the handshake", false, std::nullopt, std::nullopt}, Errc::node_down);
     return false;
   }
@@ -621,7 +621,8 @@ bool Peer::handle_handshake_frame(const wire::FrameView& frame) {
     info.reason =
         "refused by " + remote_address_ + ": " + wire::to_string(handshake_.failure_reason()) +
         (handshake_.failure_message().empty() ? "" : " (" + handshake_.failure_message() + ")");
-    spdlog::log(outbound() ? spdlog::level::debug : spdlog::level::warn, "flyrpc: {}", info.reason);
+    fly::log::get().log(outbound() ? spdlog::level::debug : spdlog::level::warn, "flyrpc: {}",
+                        info.reason);
     do_close(std::move(info), Errc::node_down);
   } else {
     info.refused_by_us = handshake_.failure_reason();
@@ -632,7 +633,8 @@ bool Peer::handle_handshake_frame(const wire::FrameView& frame) {
         (handshake_.failure_message().empty() ? "" : " (" + handshake_.failure_message() + ")");
     // Inbound refusals are the ones an operator must see (a wrong cookie,
     // a port scan); our own failed dials are reported by the dialer.
-    spdlog::log(outbound() ? spdlog::level::debug : spdlog::level::warn, "flyrpc: {}", info.reason);
+    fly::log::get().log(outbound() ? spdlog::level::debug : spdlog::level::warn, "flyrpc: {}",
+                        info.reason);
     close_after_flush(info.reason);
   }
   return false;
@@ -654,9 +656,9 @@ void Peer::complete_reply(PendingCall& call, const wire::ReplyView& reply) {
   const auto rtt = Clock::now() - call.sent_at;
   record_rtt(rtt);
   if (settings_.verbose) {
-    spdlog::info("flyrpc RESP {} from {} ({}): {} in {} us", call.function_name,
-                 handshake_.peer().name, handshake_.peer().region, to_string(reply.status),
-                 std::chrono::duration_cast<std::chrono::microseconds>(rtt).count());
+    fly::log::get().info("flyrpc RESP {} from {} ({}): {} in {} us", call.function_name,
+                         handshake_.peer().name, handshake_.peer().region, to_string(reply.status),
+                         std::chrono::duration_cast<std::chrono::microseconds>(rtt).count());
   }
   call.complete(reply.status, reply.body);
 }
@@ -671,7 +673,7 @@ void Peer::record_rtt(Clock::duration rtt) noexcept {
 
 void Peer::protocol_error(const std::string& what) {
   const std::string reason = "protocol error from " + remote_address_ + ": " + what;
-  spdlog::warn("flyrpc: {}", reason);
+  fly::log::get().warn("flyrpc: {}", reason);
   Buffer refuse;
   wire::encode_refuse(refuse, {wire::RefuseReason::protocol, what.substr(0, 1024)});
   send_raw(refuse);
@@ -704,7 +706,7 @@ void Peer::on_tick() {
       send_raw(refuse);
       const std::string reason = "handshake with " + remote_address_ + " timed out" +
                                  (tls_ && !tls_established_ ? " (TLS handshake not finished)" : "");
-      spdlog::warn("flyrpc: {}", reason);
+      fly::log::get().warn("flyrpc: {}", reason);
       do_close({reason, false, std::nullopt, refused_by_us_}, Errc::node_down);
       return;
     }

@@ -2,7 +2,7 @@
 // routing, the call path's non-template half, start and stop.
 #include "fly/node.hpp"
 
-#include <spdlog/spdlog.h>
+#include <fmt/format.h>
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
@@ -10,10 +10,12 @@
 #include <asio/thread_pool.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <random>
 #include <thread>
 
+#include "base/log.hpp"
 #include "cluster/cluster.hpp"
 #include "cluster/route_choice.hpp"
 #include "discovery/dns_poller.hpp"
@@ -59,11 +61,55 @@ struct NodeCore {
   std::size_t io_running = 0;
   bool started = false;
   bool stopped = false;
+
+  // For /health (read on the I/O threads without state_mutex, which stop()
+  // holds while it stops the endpoint).
+  std::atomic<bool> listening{false};     // the cluster listens (set by start())
+  std::atomic<bool> stopping{false};      // stop() has begun
+  std::atomic<bool> dns_answered{false};  // a DNS poll succeeded (even with only this node)
+  std::atomic<bool> joined{false};        // /health said "ok" once: it stays so until stop()
 };
 
 }  // namespace detail
 
 namespace {
+
+// A string as a JSON string literal (node names and regions are validated,
+// but the health body must stay valid JSON whatever they hold).
+std::string json_string(std::string_view v) {
+  std::string out = "\"";
+  for (const char ch : v) {
+    if (ch == '"' || ch == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (static_cast<unsigned char>(ch) < 0x20) {
+      out += fmt::format("\\u{:04x}", static_cast<unsigned>(ch));
+    } else {
+      out += ch;
+    }
+  }
+  return out + '"';
+}
+
+// GET /health: healthy once the node has joined — it listens, and when seeds or
+// a DNS name are configured, it is connected to a peer or a DNS poll answered
+// (the first machine of an app finds only itself, and that is a cluster of
+// one); once joined, it stays so. Unhealthy before and from the moment stop()
+// begins.
+telemetry::HealthReport node_health(detail::NodeCore& c) {
+  const auto& o = c.options;
+  const std::string who =
+      fmt::format(R"("node":{},"region":{},"primary_region":{})", json_string(o.name),
+                  json_string(o.region), json_string(o.primary_region));
+  if (c.stopping.load()) return {false, fmt::format(R"({{"status":"stopping",{}}})", who)};
+  if (!c.listening.load()) return {false, fmt::format(R"({{"status":"starting",{}}})", who)};
+  const std::size_t peers = c.cluster->snapshot()->connected.size();
+  const bool discovers = !o.seeds.empty() || !o.dns_name.empty();
+  bool joined = c.joined.load() || !discovers || peers > 0 || c.dns_answered.load();
+  if (joined) c.joined.store(true);  // losing every peer later is not un-joining
+  return {joined,
+          fmt::format(R"({{"status":"{}",{},"peers":{}}})", joined ? "ok" : "joining", who, peers)};
+}
 
 // xorshift64*: the random node choice costs a few instructions, no lock.
 std::uint64_t next_random() {
@@ -133,6 +179,7 @@ NodeInfo to_info(const cluster::Member& m) {
 
 Node::Node(NodeOptions options) {
   node::check_options(options);
+  if (options.logger) log::set(options.logger);
   core_ = std::make_unique<detail::NodeCore>(std::move(options));
   cluster::ClusterSettings settings = cluster_settings(core_->options);
   settings.metrics = &core_->metrics;
@@ -146,7 +193,8 @@ Node::~Node() {
   try {
     stop();
   } catch (const std::exception& e) {
-    spdlog::error("flyrpc: error while stopping node {}: {}", core_->options.name, e.what());
+    fly::log::get().error("flyrpc: error while stopping node {}: {}", core_->options.name,
+                          e.what());
   }
 }
 
@@ -203,15 +251,18 @@ void Node::start() {
     if (!c.options.metrics_address.empty()) {
       // First, so that an address it cannot bind fails start() with nothing
       // running (ConfigError naming the address). Served on the I/O threads.
+      telemetry::MetricsServer::Options endpoint;
+      endpoint.health = [&c] { return node_health(c); };
       auto server = std::make_unique<telemetry::MetricsServer>(
           c.io, telemetry::parse_metrics_address(c.options.metrics_address, "metrics address"),
-          [&c] { return c.metrics.render_prometheus(); });
+          [&c] { return c.metrics.render_prometheus(); }, std::move(endpoint));
       server->start();
       c.metrics_server = std::move(server);
     }
     c.started = true;
   }
   c.cluster->start();
+  c.listening.store(true);
   for (unsigned i = 0; i < c.options.io_threads; ++i) {
     {
       std::lock_guard lock(c.state_mutex);
@@ -234,9 +285,11 @@ void Node::start() {
     dns.interval = c.options.dns_poll_interval;
     const std::uint16_t port = c.options.port;
     cluster::Cluster* cl = c.cluster.get();
+    std::atomic<bool>* answered = &c.dns_answered;
     c.dns = std::make_unique<discovery::DnsPoller>(
         c.io.get_executor(), std::move(dns),
-        [cl, port](const std::vector<asio::ip::address>& addresses) {
+        [cl, port, answered](const std::vector<asio::ip::address>& addresses) {
+          answered->store(true);
           // Only ever adds: a name missing from one answer is not a dead node.
           for (const auto& a : addresses) {
             const std::string host = a.to_string();
@@ -246,9 +299,10 @@ void Node::start() {
         });
     c.dns->start();
   }
-  spdlog::info("flyrpc: node {} ({}, primary {}) started{}", c.options.name, c.options.region,
-               c.options.primary_region,
-               listen_port() ? " on port " + std::to_string(listen_port()) : " (not listening)");
+  fly::log::get().info(
+      "flyrpc: node {} ({}, primary {}) started{}", c.options.name, c.options.region,
+      c.options.primary_region,
+      listen_port() ? " on port " + std::to_string(listen_port()) : " (not listening)");
 }
 
 void Node::stop() {
@@ -261,12 +315,13 @@ void Node::stop() {
     }
     c.stopped = true;
   }
+  c.stopping.store(true);
   if (c.dns) c.dns->stop();
   // 1. Refuse new calls, let the running ones finish and reply.
   c.dispatcher.begin_stopping();
   if (!c.dispatcher.drain(c.options.drain_timeout)) {
-    spdlog::warn("flyrpc: node {} stopping with {} call(s) still running after {} ms",
-                 c.options.name, c.dispatcher.in_flight(), c.options.drain_timeout.count());
+    fly::log::get().warn("flyrpc: node {} stopping with {} call(s) still running after {} ms",
+                         c.options.name, c.dispatcher.in_flight(), c.options.drain_timeout.count());
   }
   // 2. Goodbye to every peer, then close them once flushed. The metrics
   //    endpoint stops too (its sockets close on the I/O threads below).
@@ -531,9 +586,10 @@ void Node::send_call(detail::Peer& peer, detail::PendingCall& pending, std::stri
       wire::end_frame(out, start);
       if (core_->options.verbose_logging) {
         const auto& to = peer.peer_hello();
-        spdlog::info("flyrpc SEND {}/{} to {} ({}) from {} ({})", function,
-                     args_arity(out.data() + start + wire::kHeaderSize + 13 + function.size()),
-                     to.name, to.region, name(), region());
+        fly::log::get().info(
+            "flyrpc SEND {}/{} to {} ({}) from {} ({})", function,
+            args_arity(out.data() + start + wire::kHeaderSize + 13 + function.size()), to.name,
+            to.region, name(), region());
       }
     });
   } catch (...) {
@@ -556,7 +612,7 @@ bool Node::withdraw_call(detail::Peer& peer, detail::PendingCall& pending,
   const std::uint64_t id = pending.request_id;
   peer.send([&](detail::Buffer& out) { wire::encode_cancel(out, id); });
   if (core_->options.verbose_logging) {
-    spdlog::info("flyrpc TIMEOUT {} after {} ms", function, timeout.count());
+    fly::log::get().warn("flyrpc TIMEOUT {} after {} ms", function, timeout.count());
   }
   return true;
 }
@@ -630,7 +686,7 @@ class AsyncCall final : public detail::PendingCall, public std::enable_shared_fr
     try {
       done_(std::move(e), body, function_);
     } catch (const std::exception& ex) {
-      spdlog::error("flyrpc: async completion handler threw: {}", ex.what());
+      fly::log::get().error("flyrpc: async completion handler threw: {}", ex.what());
     }
     self_.reset();  // may destroy this object: nothing after it
   }

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "base/log.hpp"
 #include "discovery/host_port.hpp"
 #include "fly/node.hpp"
 #include "net/tls.hpp"
@@ -99,6 +100,7 @@ NodeOptions NodeOptions::from_env() {
   if (const char* verbose = env("FLY_RPC_VERBOSE")) {
     o.verbose_logging = parse_switch("FLY_RPC_VERBOSE", verbose);
   }
+  log::check_env_levels();  // FLY_RPC_LOG_LEVEL, SPDLOG_LEVEL: read by the logger itself
   if (const char* cert = env("FLY_RPC_TLS_CERT")) o.tls.certificate_file = cert;
   if (const char* key = env("FLY_RPC_TLS_KEY")) o.tls.private_key_file = key;
   if (const char* ca = env("FLY_RPC_TLS_CA")) o.tls.ca_file = ca;

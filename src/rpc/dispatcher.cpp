@@ -1,8 +1,8 @@
 #include "rpc/dispatcher.hpp"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 #include <asio/post.hpp>
+#include "base/log.hpp"
 
 #include "rpc/call_context.hpp"
 #include "telemetry/node_metrics.hpp"
@@ -46,8 +46,8 @@ void Dispatcher::on_call(const std::shared_ptr<detail::Peer>& peer, const wire::
     return;
   }
   if (verbose_) {
-    spdlog::info("flyrpc RECV {}/{} from {} ({})", entry->name(), entry->arity(),
-                 peer->peer_hello().name, peer->peer_hello().region);
+    fly::log::get().info("flyrpc RECV {}/{} from {} ({})", entry->name(), entry->arity(),
+                         peer->peer_hello().name, peer->peer_hello().region);
   }
   const auto now = std::chrono::steady_clock::now();
   const auto deadline = call.timeout_ms == 0 ? std::chrono::steady_clock::time_point::max()

@@ -6,7 +6,7 @@
 // at most request_timeout.
 #include "telemetry/metrics_server.hpp"
 
-#include <spdlog/spdlog.h>
+#include "base/log.hpp"
 
 #include <array>
 #include <asio/bind_executor.hpp>
@@ -53,6 +53,7 @@ std::string http_response(std::string_view status, std::string_view content_type
 }
 
 constexpr std::string_view plain = "text/plain; charset=utf-8";
+constexpr std::string_view json_type = "application/json";
 
 enum State { created, started, stopped };
 
@@ -66,11 +67,13 @@ struct MetricsServer::Impl : std::enable_shared_from_this<MetricsServer::Impl> {
         retry(strand),
         requested(endpoint),
         options(opts),
-        render(std::move(render_fn)) {}
+        render(std::move(render_fn)),
+        health(options.health) {}
 
   void accept();
   void close_all();
   std::string respond(const RequestHead& head);
+  std::string respond_health(const RequestHead& head);
 
   Strand strand;
   asio::ip::tcp::acceptor acceptor;  // strand only, after start()
@@ -82,8 +85,9 @@ struct MetricsServer::Impl : std::enable_shared_from_this<MetricsServer::Impl> {
   std::mutex lifecycle;  // start() against stop()
   std::atomic<int> state{created};
 
-  std::mutex render_mutex;  // held while rendering; stop() clears `render` under it
+  std::mutex render_mutex;  // held while rendering; stop() clears `render` and `health` under it
   std::function<std::string()> render;
+  std::function<HealthReport()> health;
 
   std::set<std::shared_ptr<Session>> sessions;  // strand only
 };
@@ -187,7 +191,8 @@ void MetricsServer::Impl::accept() {
     if (self->state.load() == stopped || ec == asio::error::operation_aborted) return;
     if (ec) {
       // E.g. out of file descriptors: pause instead of spinning on the error.
-      spdlog::warn("metrics endpoint {}: accept failed: {}", to_string(self->bound), ec.message());
+      fly::log::get().warn("metrics endpoint {}: accept failed: {}", to_string(self->bound),
+                           ec.message());
       self->retry.expires_after(std::chrono::milliseconds(100));
       self->retry.async_wait([self](const asio::error_code& wait_ec) {
         if (!wait_ec && self->state.load() != stopped) self->accept();
@@ -217,6 +222,7 @@ void MetricsServer::Impl::close_all() {
 
 std::string MetricsServer::Impl::respond(const RequestHead& head) {
   const bool head_only = head.method == "HEAD";
+  if (head.path() == "/health" && options.health) return respond_health(head);
   if (head.path() != "/metrics") {
     return http_response("404 Not Found", plain, "not found: metrics are at /metrics\n", head_only);
   }
@@ -231,11 +237,33 @@ std::string MetricsServer::Impl::respond(const RequestHead& head) {
     try {
       body = render();
     } catch (const std::exception& e) {
-      spdlog::error("metrics endpoint: rendering the metrics failed: {}", e.what());
+      fly::log::get().error("metrics endpoint: rendering the metrics failed: {}", e.what());
       return http_response("500 Internal Server Error", plain, "rendering failed\n", head_only);
     }
   }
   return http_response("200 OK", exposition_content_type, body, head_only);
+}
+
+std::string MetricsServer::Impl::respond_health(const RequestHead& head) {
+  const bool head_only = head.method == "HEAD";
+  if (head.method != "GET" && !head_only) {
+    return http_response("405 Method Not Allowed", plain, "method not allowed: use GET\n", false,
+                         "Allow: GET, HEAD\r\n");
+  }
+  HealthReport report{false, R"({"status":"stopping"})"};
+  {
+    std::lock_guard lock(render_mutex);
+    if (health) {
+      try {
+        report = health();
+      } catch (const std::exception& e) {
+        fly::log::get().error("metrics endpoint: the health check failed: {}", e.what());
+        report = {false, R"({"status":"error"})"};
+      }
+    }
+  }
+  return http_response(report.healthy ? "200 OK" : "503 Service Unavailable", json_type,
+                       report.json + "\n", head_only);
 }
 
 MetricsServer::MetricsServer(asio::io_context& io, const asio::ip::tcp::endpoint& endpoint,
@@ -288,6 +316,7 @@ void MetricsServer::stop() {
   {
     std::lock_guard lock(s.render_mutex);  // waits for a render in progress
     s.render = nullptr;
+    s.health = nullptr;
   }
   asio::dispatch(s.strand, [self = impl_] { self->close_all(); });
 }

@@ -1,7 +1,10 @@
 // The /metrics endpoint: a minimal HTTP/1.1 server on Asio that answers
-// GET /metrics with the Prometheus text format and closes the connection.
+// GET /metrics with the Prometheus text format and closes the connection, and
+// GET /health with the node's health (for a load balancer's or Fly's checks).
 //
 //   GET or HEAD /metrics -> 200, Content-Type text/plain; version=0.0.4
+//   GET or HEAD /health  -> 200 (healthy) or 503, one line of JSON (when
+//                           Options::health is set; else 404)
 //   any other path       -> 404
 //   other method         -> 405 (Allow: GET, HEAD)
 //   malformed request, or a head over max_request_bytes -> 400, then close
@@ -27,9 +30,20 @@
 
 namespace fly::telemetry {
 
+/// What GET /health answers: 200 when healthy, else 503; `json` is the body
+/// (one line, a newline is added).
+struct HealthReport {
+  bool healthy = false;
+  std::string json;
+};
+
 class MetricsServer {
  public:
   struct Options {
+    /// Serves /health when set. Called like `render` (I/O threads, one at a
+    /// time, never after stop() returns); must not block. After stop(),
+    /// /health answers 503 {"status":"stopping"}.
+    std::function<HealthReport()> health;
     std::chrono::milliseconds request_timeout{10'000};  ///< whole connection: read, render, write
     std::size_t max_request_bytes = 8 * 1024;           ///< request line + headers
     std::size_t max_connections = 64;                   ///< more are closed on accept

@@ -115,7 +115,7 @@ NodeMetrics::CallSeries& NodeMetrics::call_series_slow(std::string_view function
   return calls_.insert(f, r, [&](CallSeries& s) {
     append_label(s.labels, "function", f);
     s.labels += ',';
-    append_label(s.labels, "region", r);
+    append_label(s.labels, "target_region", r);
   });
 }
 
@@ -223,7 +223,7 @@ std::string NodeMetrics::render_prometheus() const {
     append_family_header(out, "flyrpc_nodes", "Nodes in the region table, by region.", "gauge");
     for (const auto& [region, count] : nodes_) {
       std::string labels;
-      append_label(labels, "region", region);
+      append_label(labels, "peer_region", region);
       append_counter_line(out, "flyrpc_nodes", labels, count);
     }
   }

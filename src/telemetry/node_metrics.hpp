@@ -97,7 +97,7 @@ class NodeMetrics {
   struct CallSeries {
     std::array<std::atomic<std::uint64_t>, 16> outcomes{};  // indexed by Errc (clamped)
     LatencyHistogram latency;
-    std::string labels;  // rendered: function="...",region="..."
+    std::string labels;  // rendered: function="...",target_region="..."
   };
   struct HandlerSeries {
     LatencyHistogram duration;

@@ -10,7 +10,7 @@
 // is reported; a plain mutex around the copy costs about the same.
 #include "fly/telemetry.hpp"
 
-#include <spdlog/spdlog.h>
+#include "base/log.hpp"
 
 #include <algorithm>
 #include <exception>
@@ -173,8 +173,8 @@ void Telemetry::detach_failed(const void* entry, Event event, const char* what) 
         },
         mask_);
     if (removed) {
-      spdlog::error("telemetry handler \"{}\" threw on {}: {}; it has been detached", name,
-                    to_string(event), what);
+      fly::log::get().error("telemetry handler \"{}\" threw on {}: {}; it has been detached", name,
+                            to_string(event), what);
     }
   } catch (...) {
     // Out of memory while detaching or logging: nothing better to do than

@@ -1,7 +1,8 @@
-// Captures spdlog output for a test: replaces the default logger with one
-// writing to memory, restores the previous logger on destruction. Create it
-// before any thread logs and destroy it after they stopped (spdlog swaps the
-// default logger without synchronising with readers).
+// Captures spdlog output for a test: replaces flyrpc's logger (base/log.hpp)
+// and spdlog's default logger with one writing to memory, restores the
+// previous ones on destruction. Create it before any thread logs and destroy
+// it after they stopped (spdlog swaps the default logger without
+// synchronising with readers).
 #pragma once
 
 #include <spdlog/sinks/base_sink.h>
@@ -13,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "base/log.hpp"
+
 namespace flytest {
 
 class LogCapture {
@@ -23,12 +26,19 @@ class LogCapture {
     std::size_t thread;  ///< OS thread id of the logging thread (gettid)
   };
 
-  LogCapture() : sink_(std::make_shared<Sink>()), previous_(spdlog::default_logger()) {
+  LogCapture()
+      : sink_(std::make_shared<Sink>()),
+        previous_(spdlog::default_logger()),
+        previous_flyrpc_(fly::log::get_shared()) {
     auto logger = std::make_shared<spdlog::logger>("flytest", sink_);
     logger->set_level(spdlog::level::info);
     spdlog::set_default_logger(logger);
+    fly::log::set(logger);
   }
-  ~LogCapture() { spdlog::set_default_logger(previous_); }
+  ~LogCapture() {
+    fly::log::set(previous_flyrpc_);
+    spdlog::set_default_logger(previous_);
+  }
   LogCapture(const LogCapture&) = delete;
   LogCapture& operator=(const LogCapture&) = delete;
 
@@ -71,6 +81,7 @@ class LogCapture {
   };
   std::shared_ptr<Sink> sink_;
   std::shared_ptr<spdlog::logger> previous_;
+  std::shared_ptr<spdlog::logger> previous_flyrpc_;
 };
 
 }  // namespace flytest

@@ -66,7 +66,7 @@ TEST(TelemetryHotPath, RecordingKnownLabelSetsDoesNotAllocate) {
   }
   EXPECT_EQ(flytest::allocations() - before, 0u);
   EXPECT_NE(metrics.render_prometheus().find(
-                R"(flyrpc_calls_total{function="other",region="syd",outcome="ok"} 501)"),
+                R"(flyrpc_calls_total{function="other",target_region="syd",outcome="ok"} 501)"),
             std::string::npos);
 }
 

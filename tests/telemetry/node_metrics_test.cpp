@@ -62,32 +62,32 @@ TEST(NodeMetrics, GoldenExposition) {
   const std::string expected =
       R"(# HELP flyrpc_calls_total Calls made by this node, by function, target region and outcome.
 # TYPE flyrpc_calls_total counter
-flyrpc_calls_total{function="String.upcase",region="syd",outcome="ok"} 2
-flyrpc_calls_total{function="String.upcase",region="syd",outcome="timeout"} 1
+flyrpc_calls_total{function="String.upcase",target_region="syd",outcome="ok"} 2
+flyrpc_calls_total{function="String.upcase",target_region="syd",outcome="timeout"} 1
 # HELP flyrpc_call_duration_seconds Time from the start of a call to its result or error (caller side).
 # TYPE flyrpc_call_duration_seconds histogram
-flyrpc_call_duration_seconds_bucket{function="String.upcase",region="syd",le="1e-05"} 0
-flyrpc_call_duration_seconds_bucket{function="String.upcase",region="syd",le="2.5e-05"} 0
-flyrpc_call_duration_seconds_bucket{function="String.upcase",region="syd",le="5e-05"} 0
-flyrpc_call_duration_seconds_bucket{function="String.upcase",region="syd",le="0.0001"} 0
-flyrpc_call_duration_seconds_bucket{function="String.upcase",region="syd",le="0.00025"} 0
-flyrpc_call_duration_seconds_bucket{function="String.upcase",region="syd",le="0.0005"} 0
-flyrpc_call_duration_seconds_bucket{function="String.upcase",region="syd",le="0.001"} 2
-flyrpc_call_duration_seconds_bucket{function="String.upcase",region="syd",le="0.0025"} 2
-flyrpc_call_duration_seconds_bucket{function="String.upcase",region="syd",le="0.005"} 2
-flyrpc_call_duration_seconds_bucket{function="String.upcase",region="syd",le="0.01"} 2
-flyrpc_call_duration_seconds_bucket{function="String.upcase",region="syd",le="0.025"} 2
-flyrpc_call_duration_seconds_bucket{function="String.upcase",region="syd",le="0.05"} 2
-flyrpc_call_duration_seconds_bucket{function="String.upcase",region="syd",le="0.1"} 2
-flyrpc_call_duration_seconds_bucket{function="String.upcase",region="syd",le="0.25"} 2
-flyrpc_call_duration_seconds_bucket{function="String.upcase",region="syd",le="0.5"} 2
-flyrpc_call_duration_seconds_bucket{function="String.upcase",region="syd",le="1"} 2
-flyrpc_call_duration_seconds_bucket{function="String.upcase",region="syd",le="2.5"} 2
-flyrpc_call_duration_seconds_bucket{function="String.upcase",region="syd",le="5"} 2
-flyrpc_call_duration_seconds_bucket{function="String.upcase",region="syd",le="10"} 3
-flyrpc_call_duration_seconds_bucket{function="String.upcase",region="syd",le="+Inf"} 3
-flyrpc_call_duration_seconds_sum{function="String.upcase",region="syd"} 5.004
-flyrpc_call_duration_seconds_count{function="String.upcase",region="syd"} 3
+flyrpc_call_duration_seconds_bucket{function="String.upcase",target_region="syd",le="1e-05"} 0
+flyrpc_call_duration_seconds_bucket{function="String.upcase",target_region="syd",le="2.5e-05"} 0
+flyrpc_call_duration_seconds_bucket{function="String.upcase",target_region="syd",le="5e-05"} 0
+flyrpc_call_duration_seconds_bucket{function="String.upcase",target_region="syd",le="0.0001"} 0
+flyrpc_call_duration_seconds_bucket{function="String.upcase",target_region="syd",le="0.00025"} 0
+flyrpc_call_duration_seconds_bucket{function="String.upcase",target_region="syd",le="0.0005"} 0
+flyrpc_call_duration_seconds_bucket{function="String.upcase",target_region="syd",le="0.001"} 2
+flyrpc_call_duration_seconds_bucket{function="String.upcase",target_region="syd",le="0.0025"} 2
+flyrpc_call_duration_seconds_bucket{function="String.upcase",target_region="syd",le="0.005"} 2
+flyrpc_call_duration_seconds_bucket{function="String.upcase",target_region="syd",le="0.01"} 2
+flyrpc_call_duration_seconds_bucket{function="String.upcase",target_region="syd",le="0.025"} 2
+flyrpc_call_duration_seconds_bucket{function="String.upcase",target_region="syd",le="0.05"} 2
+flyrpc_call_duration_seconds_bucket{function="String.upcase",target_region="syd",le="0.1"} 2
+flyrpc_call_duration_seconds_bucket{function="String.upcase",target_region="syd",le="0.25"} 2
+flyrpc_call_duration_seconds_bucket{function="String.upcase",target_region="syd",le="0.5"} 2
+flyrpc_call_duration_seconds_bucket{function="String.upcase",target_region="syd",le="1"} 2
+flyrpc_call_duration_seconds_bucket{function="String.upcase",target_region="syd",le="2.5"} 2
+flyrpc_call_duration_seconds_bucket{function="String.upcase",target_region="syd",le="5"} 2
+flyrpc_call_duration_seconds_bucket{function="String.upcase",target_region="syd",le="10"} 3
+flyrpc_call_duration_seconds_bucket{function="String.upcase",target_region="syd",le="+Inf"} 3
+flyrpc_call_duration_seconds_sum{function="String.upcase",target_region="syd"} 5.004
+flyrpc_call_duration_seconds_count{function="String.upcase",target_region="syd"} 3
 # HELP flyrpc_calls_in_flight Calls started by this node that have not finished.
 # TYPE flyrpc_calls_in_flight gauge
 flyrpc_calls_in_flight 1
@@ -117,8 +117,8 @@ flyrpc_handler_duration_seconds_sum{function="Kernel.+"} 0.00025
 flyrpc_handler_duration_seconds_count{function="Kernel.+"} 1
 # HELP flyrpc_nodes Nodes in the region table, by region.
 # TYPE flyrpc_nodes gauge
-flyrpc_nodes{region="lax"} 1
-flyrpc_nodes{region="syd"} 2
+flyrpc_nodes{peer_region="lax"} 1
+flyrpc_nodes{peer_region="syd"} 2
 # HELP flyrpc_sent_bytes_total Bytes written to cluster connections.
 # TYPE flyrpc_sent_bytes_total counter
 flyrpc_sent_bytes_total 123
@@ -134,6 +134,59 @@ flyrpc_handshakes_refused_total{reason="version"} 1
 flyrpc_reconnects_total 1
 )";
   EXPECT_EQ(m.render_prometheus(), expected);
+}
+
+// The label names of one sample line ("name{a=\"x\",b=\"y\"} 1" -> a, b),
+// reading quoted values with their escapes.
+std::vector<std::string> label_names(const std::string& line) {
+  std::vector<std::string> names;
+  std::size_t i = line.find('{');
+  if (i == std::string::npos || i > line.find(' ')) return names;
+  ++i;
+  while (i < line.size() && line[i] != '}') {
+    const std::size_t eq = line.find('=', i);
+    if (eq == std::string::npos) break;
+    names.push_back(line.substr(i, eq - i));
+    i = eq + 2;  // past ="
+    while (i < line.size() && line[i] != '"') i += line[i] == '\\' ? 2 : 1;
+    ++i;  // past the closing quote
+    if (i < line.size() && line[i] == ',') ++i;
+  }
+  return names;
+}
+
+// Fly.io's scraper sets app, region, host and instance on every series and
+// overwrites labels of those names: a series using one would lose its meaning.
+TEST(NodeMetrics, NoSeriesUsesALabelFlyOverwrites) {
+  NodeMetrics m;
+  m.call_started();
+  m.call_finished("String.upcase", "syd", Errc::ok, milliseconds(1));
+  m.call_finished("Kernel.+", "lax", Errc::timeout, seconds(5));
+  m.handler_finished("Kernel.+", microseconds(250));
+  m.set_nodes_per_region({{"syd", 2}, {"lax", 1}});
+  m.bytes_sent(1);
+  m.bytes_received(1);
+  m.handshake_refused("bad_cookie");
+  m.reconnected();
+  std::istringstream in(m.render_prometheus());
+  std::string line;
+  int labelled = 0;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    const auto names = label_names(line);
+    if (!names.empty()) ++labelled;
+    for (const auto& name : names) {
+      EXPECT_TRUE(name != "app" && name != "region" && name != "host" && name != "instance")
+          << "label '" << name << "' in: " << line;
+    }
+  }
+  EXPECT_GT(labelled, 20);  // every labelled family was rendered and parsed
+  const std::string text = m.render_prometheus();
+  EXPECT_EQ(
+      sample(text,
+             R"(flyrpc_calls_total{function="Kernel.+",target_region="lax",outcome="timeout"})"),
+      "1");
+  EXPECT_EQ(sample(text, R"(flyrpc_nodes{peer_region="syd"})"), "2");
 }
 
 TEST(NodeMetrics, EmptyNodeRendersEveryFamilyWithZeroes) {
@@ -159,8 +212,9 @@ TEST(NodeMetrics, LabelValuesAreEscaped) {
   m.handshake_refused("quote\"d");
   const std::string text = m.render_prometheus();
   EXPECT_EQ(
-      sample(text,
-             R"(flyrpc_calls_total{function="a\"b\\c\nd",region="syd",outcome="remote_error"})"),
+      sample(
+          text,
+          R"(flyrpc_calls_total{function="a\"b\\c\nd",target_region="syd",outcome="remote_error"})"),
       "1");
   EXPECT_EQ(sample(text, R"(flyrpc_handshakes_refused_total{reason="quote\"d"})"), "1");
   // No raw line feed inside a label: every line is a comment or a sample.
@@ -186,9 +240,10 @@ TEST(NodeMetrics, InvalidUtf8BecomesReplacementCharacter) {
   NodeMetrics m;
   m.call_started();
   m.call_finished("F\xFF", "syd", Errc::ok, milliseconds(1));
-  EXPECT_EQ(sample(m.render_prometheus(),
-                   "flyrpc_calls_total{function=\"F\xEF\xBF\xBD\",region=\"syd\",outcome=\"ok\"}"),
-            "1");
+  EXPECT_EQ(
+      sample(m.render_prometheus(),
+             "flyrpc_calls_total{function=\"F\xEF\xBF\xBD\",target_region=\"syd\",outcome=\"ok\"}"),
+      "1");
 }
 
 TEST(NodeMetrics, HistogramBucketsAreCumulativeWithInfSumAndCount) {
@@ -215,16 +270,18 @@ TEST(NodeMetrics, HistogramBucketsAreCumulativeWithInfSumAndCount) {
     previous = v;
   }
   EXPECT_NE(buckets.back().find("le=\"+Inf\"} 8"), std::string::npos) << buckets.back();
-  const std::string labels = R"({function="Kernel.+",region="hkg"})";
+  const std::string labels = R"({function="Kernel.+",target_region="hkg"})";
   EXPECT_EQ(sample(text, "flyrpc_call_duration_seconds_count" + labels), "8");
   // -5 ns counts as 0; 10 µs is inside the first bucket (le is inclusive).
   EXPECT_EQ(
-      sample(text,
-             R"(flyrpc_call_duration_seconds_bucket{function="Kernel.+",region="hkg",le="1e-05"})"),
+      sample(
+          text,
+          R"(flyrpc_call_duration_seconds_bucket{function="Kernel.+",target_region="hkg",le="1e-05"})"),
       "2");
   EXPECT_EQ(
-      sample(text,
-             R"(flyrpc_call_duration_seconds_bucket{function="Kernel.+",region="hkg",le="10"})"),
+      sample(
+          text,
+          R"(flyrpc_call_duration_seconds_bucket{function="Kernel.+",target_region="hkg",le="10"})"),
       "7");
   const double sum = std::stod(*sample(text, "flyrpc_call_duration_seconds_sum" + labels));
   EXPECT_NEAR(sum, 0.00001 + 0.000011 + 0.0007 + 0.03 + 0.999 + 7 + 60, 1e-9);
@@ -246,14 +303,17 @@ TEST(NodeMetrics, FunctionLabelValuesAreCapped) {
   const std::string text = m.render_prometheus();
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(sample(text, "flyrpc_calls_total{function=\"Fn.f" + std::to_string(i) +
-                               "\",region=\"syd\",outcome=\"unknown_function\"}"),
+                               "\",target_region=\"syd\",outcome=\"unknown_function\"}"),
               "1");
   }
   EXPECT_EQ(
-      sample(text,
-             R"(flyrpc_calls_total{function="other",region="syd",outcome="unknown_function"})"),
+      sample(
+          text,
+          R"(flyrpc_calls_total{function="other",target_region="syd",outcome="unknown_function"})"),
       "7");
-  EXPECT_EQ(sample(text, R"(flyrpc_calls_total{function="other",region="syd",outcome="ok"})"), "1");
+  EXPECT_EQ(
+      sample(text, R"(flyrpc_calls_total{function="other",target_region="syd",outcome="ok"})"),
+      "1");
   EXPECT_EQ(lines_starting(text, "flyrpc_calls_total{").size(), 5u);
   EXPECT_EQ(sample(text, R"(flyrpc_handler_duration_seconds_count{function="other"})"), "2");
   EXPECT_EQ(lines_starting(text, "flyrpc_handler_duration_seconds_count{").size(), 4u);
@@ -270,18 +330,24 @@ TEST(NodeMetrics, RegionsAndSeriesAreCapped) {
     m.call_finished("A.a", r, Errc::ok, milliseconds(1));
   }
   std::string text = m.render_prometheus();
-  EXPECT_EQ(sample(text, R"(flyrpc_calls_total{function="A.a",region="syd",outcome="ok"})"), "1");
-  EXPECT_EQ(sample(text, R"(flyrpc_calls_total{function="A.a",region="lax",outcome="ok"})"), "1");
-  EXPECT_EQ(sample(text, R"(flyrpc_calls_total{function="A.a",region="other",outcome="ok"})"), "2");
+  EXPECT_EQ(sample(text, R"(flyrpc_calls_total{function="A.a",target_region="syd",outcome="ok"})"),
+            "1");
+  EXPECT_EQ(sample(text, R"(flyrpc_calls_total{function="A.a",target_region="lax",outcome="ok"})"),
+            "1");
+  EXPECT_EQ(
+      sample(text, R"(flyrpc_calls_total{function="A.a",target_region="other",outcome="ok"})"),
+      "2");
 
   for (int i = 0; i < 6; ++i) {  // 3 series so far; room for one more, then (other, other)
     m.call_started();
     m.call_finished("B.b" + std::to_string(i), "syd", Errc::ok, milliseconds(1));
   }
   text = m.render_prometheus();
-  EXPECT_EQ(sample(text, R"(flyrpc_calls_total{function="B.b0",region="syd",outcome="ok"})"), "1");
-  EXPECT_EQ(sample(text, R"(flyrpc_calls_total{function="other",region="other",outcome="ok"})"),
-            "5");
+  EXPECT_EQ(sample(text, R"(flyrpc_calls_total{function="B.b0",target_region="syd",outcome="ok"})"),
+            "1");
+  EXPECT_EQ(
+      sample(text, R"(flyrpc_calls_total{function="other",target_region="other",outcome="ok"})"),
+      "5");
   EXPECT_EQ(lines_starting(text, "flyrpc_calls_total{").size(), 5u);
 
   for (const char* reason : {"bad_cookie", "version", "duplicate_name", "garbage"}) {
@@ -297,8 +363,8 @@ TEST(NodeMetrics, NodesGaugeKeepsGoneRegionsAtZero) {
   m.set_nodes_per_region({{"syd", 3}, {"lax", 2}});
   m.set_nodes_per_region({{"syd", 1}});
   const std::string text = m.render_prometheus();
-  EXPECT_EQ(sample(text, R"(flyrpc_nodes{region="syd"})"), "1");
-  EXPECT_EQ(sample(text, R"(flyrpc_nodes{region="lax"})"), "0");
+  EXPECT_EQ(sample(text, R"(flyrpc_nodes{peer_region="syd"})"), "1");
+  EXPECT_EQ(sample(text, R"(flyrpc_nodes{peer_region="lax"})"), "0");
 }
 
 TEST(NodeMetrics, ConcurrentRecordingLosesNothing) {

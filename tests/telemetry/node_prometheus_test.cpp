@@ -87,7 +87,7 @@ TEST_F(NodeProcessMetrics, PrometheusSeesTheCalleesHandlerCount) {
   EXPECT_EQ(flytest::sample_value(handled[0]), std::to_string(k));
   EXPECT_EQ(handled[0]["metric"].value("instance", ""), metrics);
   // The node's own region is in its gauge.
-  const auto nodes = flytest::prometheus_query(prom.api, "flyrpc_nodes{region=\"syd\"}");
+  const auto nodes = flytest::prometheus_query(prom.api, "flyrpc_nodes{peer_region=\"syd\"}");
   ASSERT_EQ(nodes.size(), 1u) << nodes.dump();
   EXPECT_EQ(flytest::sample_value(nodes[0]), "1");
 

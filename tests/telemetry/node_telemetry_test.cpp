@@ -117,37 +117,49 @@ TEST_F(NodeTelemetry, CountsEveryCallByFunctionRegionAndOutcome) {
 
   const std::string text = syd->metrics_text();
   EXPECT_EQ(
-      sample(text, R"(flyrpc_calls_total{function="String.upcase",region="lax",outcome="ok"})"),
+      sample(text,
+             R"(flyrpc_calls_total{function="String.upcase",target_region="lax",outcome="ok"})"),
       std::to_string(n))
       << text;
   EXPECT_EQ(
-      sample(text,
-             R"(flyrpc_calls_total{function="Process.sleep",region="lax",outcome="timeout"})"),
+      sample(
+          text,
+          R"(flyrpc_calls_total{function="Process.sleep",target_region="lax",outcome="timeout"})"),
       "2");
   EXPECT_EQ(
-      sample(text,
-             R"(flyrpc_calls_total{function="Kernel.raise",region="lax",outcome="remote_error"})"),
+      sample(
+          text,
+          R"(flyrpc_calls_total{function="Kernel.raise",target_region="lax",outcome="remote_error"})"),
       "1");
   EXPECT_EQ(
-      sample(text, R"(flyrpc_calls_total{function="String.upcase",region="syd",outcome="ok"})"),
+      sample(text,
+             R"(flyrpc_calls_total{function="String.upcase",target_region="syd",outcome="ok"})"),
       "1");
-  EXPECT_EQ(sample(text, R"(flyrpc_calls_total{function="Kernel.+",region="lax",outcome="ok"})"),
-            "1");
-  EXPECT_EQ(sample(text, R"(flyrpc_calls_total{function="Kernel.node",region="lax",outcome="ok"})"),
-            "1");
-  EXPECT_EQ(sample(text, R"(flyrpc_calls_total{function="Kernel.node",region="syd",outcome="ok"})"),
-            "1");
+  EXPECT_EQ(
+      sample(text, R"(flyrpc_calls_total{function="Kernel.+",target_region="lax",outcome="ok"})"),
+      "1");
+  EXPECT_EQ(
+      sample(text,
+             R"(flyrpc_calls_total{function="Kernel.node",target_region="lax",outcome="ok"})"),
+      "1");
+  EXPECT_EQ(
+      sample(text,
+             R"(flyrpc_calls_total{function="Kernel.node",target_region="syd",outcome="ok"})"),
+      "1");
   // No other outcome of these functions was recorded.
   EXPECT_EQ(
-      sample(text,
-             R"(flyrpc_calls_total{function="String.upcase",region="lax",outcome="timeout"})"),
+      sample(
+          text,
+          R"(flyrpc_calls_total{function="String.upcase",target_region="lax",outcome="timeout"})"),
       "");
   EXPECT_EQ(
-      sample(text, "flyrpc_call_duration_seconds_count{function=\"Process.sleep\",region=\"lax\"}"),
+      sample(
+          text,
+          "flyrpc_call_duration_seconds_count{function=\"Process.sleep\",target_region=\"lax\"}"),
       "2");
   EXPECT_EQ(sample(text, "flyrpc_calls_in_flight"), "0");
-  EXPECT_EQ(sample(text, R"(flyrpc_nodes{region="syd"})"), "1");
-  EXPECT_EQ(sample(text, R"(flyrpc_nodes{region="lax"})"), "1");
+  EXPECT_EQ(sample(text, R"(flyrpc_nodes{peer_region="syd"})"), "1");
+  EXPECT_EQ(sample(text, R"(flyrpc_nodes{peer_region="lax"})"), "1");
   const std::string sent = sample(text, "flyrpc_sent_bytes_total");
   ASSERT_FALSE(sent.empty()) << text;
   EXPECT_GT(std::stoull(sent), 0u);
@@ -201,7 +213,7 @@ TEST_F(NodeTelemetry, EmitsNodeUpAndCountsTheNodeGauge) {
   };
   EXPECT_EVENTUALLY(saw_lax_up(), 5s);
   lax->stop();
-  EXPECT_EVENTUALLY(sample(syd->metrics_text(), R"(flyrpc_nodes{region="lax"})") == "0", 5s);
+  EXPECT_EVENTUALLY(sample(syd->metrics_text(), R"(flyrpc_nodes{peer_region="lax"})") == "0", 5s);
 }
 
 TEST(NodeClusterTelemetry, ABadCookieIsCountedAndRetried) {
@@ -236,7 +248,7 @@ TEST(NodeClusterTelemetry, ABadCookieIsCountedAndRetried) {
     return refused.empty() ? std::string() : refused.front();
   };
   EXPECT_EVENTUALLY(first_refusal() == "bad_cookie", 10s);
-  EXPECT_EQ(sample(syd.metrics_text(), R"(flyrpc_nodes{region="lax"})"), "");
+  EXPECT_EQ(sample(syd.metrics_text(), R"(flyrpc_nodes{peer_region="lax"})"), "");
   intruder.stop();
   syd.stop();
 }
@@ -254,7 +266,7 @@ TEST(NodeMetricsEndpoint, ServesMetricsWhenConfigured) {
   const auto r = flytest::http_get(endpoint, "/metrics");
   EXPECT_EQ(r.status, 200);
   EXPECT_NE(r.body.find("# TYPE flyrpc_calls_total counter"), std::string::npos) << r.body;
-  EXPECT_NE(r.body.find(R"(flyrpc_nodes{region="syd"} 1)"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(R"(flyrpc_nodes{peer_region="syd"} 1)"), std::string::npos) << r.body;
   node.stop();
 }
 

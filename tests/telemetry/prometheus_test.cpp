@@ -93,7 +93,7 @@ TEST(Prometheus, ScrapesTheEndpointAndSeesTheCallCounts) {
     const auto& labels = s["metric"];
     EXPECT_EQ(labels.value("__name__", ""), "flyrpc_calls_total");
     EXPECT_EQ(labels.value("function", ""), "String.upcase");
-    EXPECT_EQ(labels.value("region", ""), "syd");
+    EXPECT_EQ(labels.value("target_region", ""), "syd");
     EXPECT_EQ(labels.value("job", ""), "flyrpc");
     EXPECT_EQ(labels.value("instance", ""), target);
     by_outcome[labels.value("outcome", "")] = sample_value(s);
@@ -101,17 +101,18 @@ TEST(Prometheus, ScrapesTheEndpointAndSeesTheCallCounts) {
   EXPECT_EQ(by_outcome, (std::map<std::string, std::string>{{"ok", "7"}, {"timeout", "2"}}));
 
   // The same scrape carried the escaped label, the histogram and the gauges.
-  const auto quoted = prometheus_query(api, "flyrpc_calls_total{region=\"lax\"}");
+  const auto quoted = prometheus_query(api, "flyrpc_calls_total{target_region=\"lax\"}");
   ASSERT_EQ(quoted.size(), 1u) << quoted.dump();
   EXPECT_EQ(quoted[0]["metric"].value("function", ""), "a \"quoted\\\" name\nwith a newline");
-  const auto count = prometheus_query(api, "flyrpc_call_duration_seconds_count{region=\"syd\"}");
+  const auto count =
+      prometheus_query(api, "flyrpc_call_duration_seconds_count{target_region=\"syd\"}");
   ASSERT_EQ(count.size(), 1u) << count.dump();
   EXPECT_EQ(sample_value(count[0]), "9");
-  const auto fast =
-      prometheus_query(api, "flyrpc_call_duration_seconds_bucket{region=\"syd\",le=\"0.0005\"}");
+  const auto fast = prometheus_query(
+      api, "flyrpc_call_duration_seconds_bucket{target_region=\"syd\",le=\"0.0005\"}");
   ASSERT_EQ(fast.size(), 1u) << fast.dump();
   EXPECT_EQ(sample_value(fast[0]), "7");
-  const auto nodes = prometheus_query(api, "flyrpc_nodes{region=\"syd\"}");
+  const auto nodes = prometheus_query(api, "flyrpc_nodes{peer_region=\"syd\"}");
   ASSERT_EQ(nodes.size(), 1u);
   EXPECT_EQ(sample_value(nodes[0]), "2");
   const auto up = prometheus_query(api, "up{job=\"flyrpc\"}");

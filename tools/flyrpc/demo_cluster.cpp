@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -125,6 +126,7 @@ bool start_cluster(DemoContext& ctx) {
   o.seeds = {ctx.members.front().address};
   o.heartbeat_interval = ctx.settings.heartbeat;
   o.heartbeat_timeout = ctx.settings.heartbeat_timeout;
+  o.logger = spdlog::default_logger();  // the ring buffer cmd_demo.cpp set up
   ctx.node = std::make_unique<fly::Node>(o);
   expose_builtins(*ctx.node);
   ctx.node->expose("Demo.where", [] { return thread_tag(); });

@@ -16,6 +16,7 @@
 
 #include "commands.hpp"
 #include "fly/errors.hpp"
+#include "fly/version.hpp"
 
 int main(int argc, char** argv) {
   // Logs go to stderr: stdout carries the commands' output (JSON, tables).
@@ -26,7 +27,7 @@ int main(int argc, char** argv) {
 
   CLI::App app{"flyrpc: run functions on the nodes of a multi-region cluster", "flyrpc"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "flyrpc 0.1.0");
+  app.set_version_flag("--version", "flyrpc " + std::string(fly::version()));
   app.footer("Run 'flyrpc <command> --help' for the options and examples of each command.");
 
   std::vector<std::pair<CLI::App*, flyrpc_cli::Runner>> commands;
