@@ -351,7 +351,7 @@ void Cluster::on_authenticated(const std::shared_ptr<detail::Peer>& peer) {
       // A later start of this node's name: it wins (on every node; the
       // others will refuse this one).
       refuse(peer, wire::RefuseReason::stopping, "this node was replaced by you");
-      replaced_by(peer->remote_address(), "it connected to this node");
+      replaced_by("the newer node itself, at " + peer->remote_address());
       return;
     }
     if (h.incarnation < incarnation_) {
@@ -529,7 +529,7 @@ void Cluster::on_closed(const std::shared_ptr<detail::Peer>& peer, const net::Cl
   if (info.refused_by_peer == wire::RefuseReason::replaced && info.authenticated &&
       peer->authenticated()) {
     // Final, from a node that shares the cookie: a newer process has our name.
-    replaced_by(peer->remote_address(), info.reason);
+    replaced_by(who + " at " + peer->remote_address());
   } else if (!peer->refused && !harmless_refusal && !leaving_ &&
              ((peer->outbound() && (info.refused_by_peer || info.refused_by_us)) ||
               (info.authenticated && info.refused_by_peer))) {
@@ -832,12 +832,12 @@ void Cluster::displace_member(const std::string& name, const std::string& newcom
   refuse_replaced(old, name);
 }
 
-void Cluster::replaced_by(const std::string& where, const std::string& why) {
+void Cluster::replaced_by(const std::string& told_by) {
   if (replaced_ || leaving_) return;
   replaced_ = true;
   const std::string reason = "replaced by a newer node named \"" + settings_.name +
-                             "\" (a later start of this name joined the cluster; learned from " +
-                             where + ": " + why + ")";
+                             "\" (a later start of this name joined the cluster; told by " +
+                             told_by + ")";
   spdlog::error("flyrpc: this node was {}; it leaves the cluster and stops dialling", reason);
   last_join_error_ = reason;
   NodeInfo self{settings_.name, settings_.region, self_address(), settings_.hidden, {}};

@@ -148,7 +148,7 @@ class Cluster final : public net::PeerEvents {
   void displace_member(const std::string& name, const std::string& newcomer_address);
   /// Locked. This node lost its name to a newer incarnation: logs why, tells
   /// the application (MembershipEvent::Kind::replaced) and leaves.
-  void replaced_by(const std::string& where, const std::string& why);
+  void replaced_by(const std::string& told_by);
   /// Locked. Logs a refusal (sent or received) as a warning, at most once a
   /// second per `key` (the peer's name, else its address): a redial loop must
   /// not flood the log.

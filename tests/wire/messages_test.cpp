@@ -85,6 +85,8 @@ TEST(Hello, EmptyListenAddressIsAHiddenTool) {
 
 TEST(Hello, LayoutIsTheDocumentedArray) {
   Hello in;
+  in.min_version = 1;  // the documented example (PROTOCOL.md 3.1)
+  in.max_version = 1;
   in.name = "a";
   in.region = "syd";
   in.incarnation = 1;
