@@ -535,11 +535,18 @@ void Cluster::on_closed(const std::shared_ptr<detail::Peer>& peer, const net::Cl
               (info.authenticated && info.refused_by_peer))) {
     // Our dials refused in the handshake (a wrong cookie: both sides find
     // out), and any refusal after authentication: the peer logs its side,
-    // this is ours (net/peer.cpp logs only inbound handshake refusals).
-    log_refusal(who, "flyrpc: " +
-                         (peer->outbound() ? "connection to " + peer->dialed_address()
-                                           : "connection from " + peer->remote_address()) +
-                         " (" + who + ") failed: " + info.reason);
+    // this is ours (net/peer.cpp logs only inbound handshake refusals). A
+    // hidden node is a tool: it reports last_join_error() itself.
+    const std::string line = "flyrpc: " +
+                             (peer->outbound() ? "connection to " + peer->dialed_address()
+                                               : "connection from " + peer->remote_address()) +
+                             (who == peer->remote_address() ? "" : " (" + who + ")") +
+                             " failed: " + info.reason;
+    if (settings_.hidden) {
+      spdlog::debug("{}", line);
+    } else {
+      log_refusal(who, line);
+    }
   }
   std::string name;
   if (peer->authenticated()) {

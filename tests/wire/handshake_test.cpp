@@ -296,8 +296,8 @@ TEST_F(OutOfOrder, MalformedAuth) {
 TEST_F(OutOfOrder, AuthForAnotherVersion) {
   other.nonce = make_nonce();
   feed(side.hs, FrameType::hello, hello_payload(other), side.outbox);
-  feed(side.hs, FrameType::auth, wiretest::array(2, wiretest::bin(32)), side.outbox);
-  expect_protocol_failure("AUTH: field 'version': 2 is not the agreed version 1");
+  feed(side.hs, FrameType::auth, wiretest::array(1, wiretest::bin(32)), side.outbox);
+  expect_protocol_failure("AUTH: field 'version': 1 is not the agreed version 2");
 }
 
 TEST(Handshake, FramesBeforeStartSendOurHelloFirst) {
