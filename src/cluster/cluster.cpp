@@ -791,11 +791,6 @@ void Cluster::leave() {
   leave_locked("node stopping");
 }
 
-bool Cluster::replaced() const {
-  std::lock_guard lock(mutex_);
-  return replaced_;
-}
-
 // Locked. Sends and closes are asynchronous (peer strands), so nothing here
 // calls back into the cluster under the lock.
 void Cluster::leave_locked(const std::string& goodbye) {

@@ -79,9 +79,6 @@ class Cluster final : public net::PeerEvents {
   void add_seed(const std::string& address);
   /// Stops accepting, says GOODBYE to every peer and closes them.
   void leave();
-  /// True once a newer incarnation of this node's name took it over (see
-  /// replaced_by()): the node has left the cluster and dials no more.
-  bool replaced() const;
 
   /// The region table (lock-free; see SnapshotCell::read's contract).
   const ClusterView& view() const { return view_.read(); }
@@ -153,6 +150,7 @@ class Cluster final : public net::PeerEvents {
   /// second per `key` (the peer's name, else its address): a redial loop must
   /// not flood the log.
   void log_refusal(const std::string& key, const std::string& line);
+  /// Locked. leave(), with `goodbye` as the GOODBYE reason.
   void leave_locked(const std::string& goodbye);
   void send_announce(detail::Peer& peer);                                // locked
   void send_peers(detail::Peer& peer, const std::string& except);        // locked
@@ -207,7 +205,7 @@ class Cluster final : public net::PeerEvents {
   std::map<std::uint64_t, std::function<void(const MembershipEvent&)>> subscribers_;
   std::uint64_t next_subscriber_ = 1;
   std::string last_join_error_;
-  bool replaced_ = false;
+  bool replaced_ = false;  ///< a newer incarnation of our name took over (replaced_by)
   /// Refusal log lines by peer name (or address before authentication).
   std::map<std::string, detail::LogLimiter, std::less<>> refusal_logs_;
 
