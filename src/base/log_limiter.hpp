@@ -1,4 +1,4 @@
-// Rate limits for log lines of conditions that can repeat many times a
+// A rate limit for log lines of conditions that can repeat many times a
 // second (an accept loop out of descriptors, a peer refusing every redial):
 // at most one line per interval, the occurrences in between counted into
 // the next line.
@@ -6,10 +6,8 @@
 // Not thread-safe: the caller holds its own lock or runs on one strand.
 #pragma once
 
-#include <cerrno>
 #include <chrono>
 #include <cstddef>
-#include <system_error>
 
 namespace fly::detail {
 
@@ -40,23 +38,5 @@ class LogLimiter {
   bool logged_once_ = false;
   std::size_t suppressed_ = 0;
 };
-
-/// An accept(2) error that says the process or system is out of a resource
-/// (descriptors, socket buffers, memory): retrying at once cannot succeed and
-/// only spins; the listener must pause. Other errors concern one connection
-/// (it was reset or aborted before it could be accepted) and the next accept
-/// may succeed at once.
-inline bool is_resource_exhaustion(const std::error_code& ec) noexcept {
-  if (ec.category() != std::system_category()) return false;
-  switch (ec.value()) {
-    case EMFILE:
-    case ENFILE:
-    case ENOBUFS:
-    case ENOMEM:
-      return true;
-    default:
-      return false;
-  }
-}
 
 }  // namespace fly::detail

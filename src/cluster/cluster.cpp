@@ -7,6 +7,7 @@
 #include <asio/post.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <random>
 
 #include "discovery/host_port.hpp"
@@ -24,6 +25,16 @@ std::string join_host_port(const std::string& host, std::uint16_t port) {
 
 bool is_wildcard(const std::string& host) {
   return host == "0.0.0.0" || host == "::";
+}
+
+// An accept(2) error that says the process or system is out of a resource
+// (descriptors, socket buffers, memory): the connection stays in the backlog
+// and retrying at once fails the same way. Other errors concern one
+// connection, and the next accept may succeed.
+bool is_resource_exhaustion(const asio::error_code& ec) {
+  return ec == asio::error::no_descriptors ||  // EMFILE
+         (ec.category() == asio::error::get_system_category() && ec.value() == ENFILE) ||
+         ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
 }
 
 std::chrono::milliseconds jittered(std::chrono::milliseconds base) {
@@ -84,8 +95,11 @@ void Cluster::accept_next() {
       return;
     }
     if (accept_pause_.count() != 0) {
-      spdlog::info("flyrpc: accepting connections on port {} again", listen_port_);
       accept_pause_ = std::chrono::milliseconds(0);
+      std::size_t suppressed = 0;
+      if (accept_again_log_.allow(suppressed)) {
+        spdlog::info("flyrpc: accepting connections on port {} again", listen_port_);
+      }
     }
     on_accept(std::move(socket));
     accept_next();
@@ -99,7 +113,7 @@ void Cluster::accept_failed(const asio::error_code& ec) {
   // limit idles instead of spinning, serves the connections it has, and
   // takes new ones within a second of descriptors coming free. Any other
   // error (rarer: asio already retries aborted connections) pauses briefly.
-  const bool exhausted = detail::is_resource_exhaustion(ec);
+  const bool exhausted = is_resource_exhaustion(ec);
   using std::chrono::milliseconds;
   accept_pause_ = !exhausted                   ? milliseconds(10)
                   : accept_pause_.count() == 0 ? milliseconds(50)

@@ -213,6 +213,7 @@ class Cluster final : public net::PeerEvents {
   asio::steady_timer accept_retry_;
   std::chrono::milliseconds accept_pause_{0};
   detail::LogLimiter accept_log_;
+  detail::LogLimiter accept_again_log_;
 
   SnapshotCell<ClusterView> view_;
 };
