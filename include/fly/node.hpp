@@ -171,7 +171,13 @@ struct NodeInfo {
 
 /// Node up / node down, delivered to subscribers.
 struct MembershipEvent {
-  enum class Kind { up, down };
+  /// `replaced`: this node (`node` is itself) lost its name to a newer process
+  /// of the same name — of two live incarnations of a name the later start
+  /// wins on every node. The node has left the cluster and dials no more (calls
+  /// to other nodes fail; stop() is still due); `reason` says who told it, and
+  /// last_join_error() returns it from then on. A process should stop and exit
+  /// with an error.
+  enum class Kind { up, down, replaced };
   Kind kind;
   NodeInfo node;
   std::string reason;  ///< for down: "goodbye", "heartbeat timeout", "connection reset", ...

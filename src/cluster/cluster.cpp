@@ -7,6 +7,7 @@
 #include "base/log.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <random>
 
 #include "discovery/host_port.hpp"
@@ -26,6 +27,16 @@ bool is_wildcard(const std::string& host) {
   return host == "0.0.0.0" || host == "::";
 }
 
+// An accept(2) error that says the process or system is out of a resource
+// (descriptors, socket buffers, memory): the connection stays in the backlog
+// and retrying at once fails the same way. Other errors concern one
+// connection, and the next accept may succeed.
+bool is_resource_exhaustion(const asio::error_code& ec) {
+  return ec == asio::error::no_descriptors ||  // EMFILE
+         (ec.category() == asio::error::get_system_category() && ec.value() == ENFILE) ||
+         ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
+}
+
 std::chrono::milliseconds jittered(std::chrono::milliseconds base) {
   thread_local std::minstd_rand rng(std::random_device{}());
   std::uniform_real_distribution<double> factor(0.75, 1.25);
@@ -41,9 +52,11 @@ Cluster::Cluster(asio::io_context& io, ClusterSettings settings, FunctionRegistr
       functions_(functions),
       calls_(calls),
       incarnation_(wire::make_incarnation()),
-      acceptor_(io),
+      accept_strand_(asio::make_strand(io)),
+      acceptor_(accept_strand_),
       resolver_(io),
       events_strand_(asio::make_strand(io)),
+      accept_retry_(accept_strand_),
       view_(std::make_shared<const ClusterView>()) {}
 
 Cluster::~Cluster() = default;
@@ -76,9 +89,47 @@ void Cluster::start() {
 
 void Cluster::accept_next() {
   acceptor_.async_accept([this](const asio::error_code& ec, asio::ip::tcp::socket socket) {
-    if (ec == asio::error::operation_aborted) return;
-    if (!ec) on_accept(std::move(socket));
-    if (acceptor_.is_open()) accept_next();
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+    if (ec) {
+      accept_failed(ec);
+      return;
+    }
+    if (accept_pause_.count() != 0) {
+      accept_pause_ = std::chrono::milliseconds(0);
+      std::size_t suppressed = 0;
+      if (accept_again_log_.allow(suppressed)) {
+        fly::log::get().info("flyrpc: accepting connections on port {} again", listen_port_);
+      }
+    }
+    on_accept(std::move(socket));
+    accept_next();
+  });
+}
+
+void Cluster::accept_failed(const asio::error_code& ec) {
+  // Out of descriptors (EMFILE/ENFILE) or buffers, the pending connection
+  // stays in the backlog and the next accept fails the same way at once:
+  // pause, 50 ms doubling to 1 s while it lasts, so that a node at its fd
+  // limit idles instead of spinning, serves the connections it has, and
+  // takes new ones within a second of descriptors coming free. Any other
+  // error (rarer: asio already retries aborted connections) pauses briefly.
+  const bool exhausted = is_resource_exhaustion(ec);
+  using std::chrono::milliseconds;
+  accept_pause_ = !exhausted                   ? milliseconds(10)
+                  : accept_pause_.count() == 0 ? milliseconds(50)
+                                               : std::min(accept_pause_ * 2, milliseconds(1000));
+  std::size_t suppressed = 0;
+  if (accept_log_.allow(suppressed)) {
+    fly::log::get().warn(
+        "flyrpc: cannot accept connections on port {}: {}{}; retrying in {} ms ({} more such "
+        "errors since the last message)",
+        listen_port_, ec.message(),
+        exhausted ? " (existing connections are still served; raise the limit with ulimit -n)" : "",
+        accept_pause_.count(), suppressed);
+  }
+  accept_retry_.expires_after(accept_pause_);
+  accept_retry_.async_wait([this](const asio::error_code& wait_ec) {
+    if (!wait_ec && acceptor_.is_open()) accept_next();
   });
 }
 
@@ -310,6 +361,20 @@ void Cluster::on_authenticated(const std::shared_ptr<detail::Peer>& peer) {
     return;
   }
   if (h.name == settings_.name) {
+    if (h.incarnation > incarnation_) {
+      // A later start of this node's name: it wins (on every node; the
+      // others will refuse this one).
+      refuse(peer, wire::RefuseReason::stopping, "this node was replaced by you");
+      replaced_by("the newer node itself, at " + peer->remote_address());
+      return;
+    }
+    if (h.incarnation < incarnation_) {
+      log_refusal(h.name, "flyrpc: refusing " + peer->remote_address() +
+                              ": an older process named \"" + h.name +
+                              "\" (this node, a later start of that name, replaced it)");
+      refuse_replaced(peer, h.name);
+      return;
+    }
     fly::log::get().error("flyrpc: refusing {} ({}): it uses this node's own name \"{}\"",
                           peer->remote_address(), h.region, h.name);
     refuse(peer, wire::RefuseReason::duplicate_name,
@@ -318,15 +383,19 @@ void Cluster::on_authenticated(const std::shared_ptr<detail::Peer>& peer) {
   }
   auto existing = members_.find(h.name);
   if (existing != members_.end()) {
-    if (existing->second.member->incarnation != h.incarnation) {
-      fly::log::get().warn(
-          "flyrpc: refusing {}: a node named \"{}\" is already connected (a restarted node is "
-          "accepted once the old connection is declared down)",
-          peer->remote_address(), h.name);
-      refuse(peer, wire::RefuseReason::duplicate_name,
-             "a live node named \"" + h.name + "\" is already in the cluster");
+    if (existing->second.member->incarnation > h.incarnation) {
+      log_refusal(h.name, "flyrpc: refusing " + peer->remote_address() +
+                              ": an older process named \"" + h.name +
+                              "\" (the member of that name started later and replaced it)");
+      refuse_replaced(peer, h.name);
       return;
     }
+    if (existing->second.member->incarnation < h.incarnation) {
+      displace_member(h.name, peer->remote_address());
+      existing = members_.end();
+    }
+  }
+  if (existing != members_.end()) {
     if (is_decider_for(h.name)) {
       refuse(peer, wire::RefuseReason::already_connected, "already connected");
       return;
@@ -348,8 +417,9 @@ void Cluster::on_authenticated(const std::shared_ptr<detail::Peer>& peer) {
   if (peer->outbound()) {
     auto t = targets_.find(peer->dialed_address());
     if (t != targets_.end()) {
+      // Back-off is reset when the member comes up (maybe_up), not here: a
+      // connection refused after authentication must not redial at once.
       t->second.name = h.name;
-      t->second.attempts = 0;
       t->second.in_progress = false;
     }
   }
@@ -361,7 +431,6 @@ void Cluster::on_authenticated(const std::shared_ptr<detail::Peer>& peer) {
       t->second.timer = std::make_unique<asio::steady_timer>(io_);
     }
     t->second.name = h.name;
-    t->second.attempts = 0;
   }
   send_announce(*peer);
   send_peers(*peer, h.name);
@@ -416,7 +485,14 @@ void Cluster::on_control_frame(const std::shared_ptr<detail::Peer>& peer,
       if (!wire::decode_peers(frame.payload, peers, error)) break;
       std::lock_guard lock(mutex_);
       for (const auto& p : peers) {
-        if (p.name == settings_.name || members_.count(p.name) != 0 || p.address.empty()) continue;
+        if (p.address.empty() || replaced_) continue;
+        // A name we know at another address may be another process with that
+        // name (two started at once, or a restart on a new port): dial it too,
+        // and the handshake keeps the newer incarnation. (Our own name is never
+        // gossiped to us: senders leave out the recipient's name.)
+        if (p.name == settings_.name) continue;
+        auto m = members_.find(p.name);
+        if (m != members_.end() && m->second.member->address == p.address) continue;
         dial(p.address, false);
       }
       return;
@@ -463,6 +539,29 @@ void Cluster::on_closed(const std::shared_ptr<detail::Peer>& peer, const net::Cl
   if (peer->outbound() && !harmless_refusal && !peer->activated) {
     last_join_error_ = peer->dialed_address() + ": " + info.reason;
   }
+  const std::string who = peer->authenticated() ? peer->peer_hello().name : peer->remote_address();
+  if (info.refused_by_peer == wire::RefuseReason::replaced && info.authenticated &&
+      peer->authenticated()) {
+    // Final, from a node that shares the cookie: a newer process has our name.
+    replaced_by(who + " at " + peer->remote_address());
+  } else if (!peer->refused && !harmless_refusal && !leaving_ &&
+             ((peer->outbound() && (info.refused_by_peer || info.refused_by_us)) ||
+              (info.authenticated && info.refused_by_peer))) {
+    // Our dials refused in the handshake (a wrong cookie: both sides find
+    // out), and any refusal after authentication: the peer logs its side,
+    // this is ours (net/peer.cpp logs only inbound handshake refusals). A
+    // hidden node is a tool: it reports last_join_error() itself.
+    const std::string line = "flyrpc: " +
+                             (peer->outbound() ? "connection to " + peer->dialed_address()
+                                               : "connection from " + peer->remote_address()) +
+                             (who == peer->remote_address() ? "" : " (" + who + ")") +
+                             " failed: " + info.reason;
+    if (settings_.hidden) {
+      fly::log::get().debug("{}", line);
+    } else {
+      log_refusal(who, line);
+    }
+  }
   std::string name;
   if (peer->authenticated()) {
     name = peer->peer_hello().name;
@@ -502,14 +601,25 @@ void Cluster::maybe_up(const std::shared_ptr<detail::Peer>& peer) {
   auto it = members_.find(h.name);
   if (it != members_.end()) {
     if (it->second.peer == peer) return;
-    if (it->second.member->incarnation != h.incarnation) {
-      // Another live node already has this name: never replace it.
-      refuse(peer, wire::RefuseReason::duplicate_name,
-             "a live node named \"" + h.name + "\" is already in the cluster");
+    if (it->second.member->incarnation > h.incarnation) {
+      // Both authenticated while neither was a member; the newer came up first.
+      log_refusal(h.name, "flyrpc: refusing " + peer->remote_address() +
+                              ": an older process named \"" + h.name +
+                              "\" (the member of that name started later and replaced it)");
+      refuse_replaced(peer, h.name);
       return;
     }
-    // The decider switched to this connection; the old one is closing.
-    it->second.peer->close("replaced by a newer connection", Errc::node_down);
+    if (it->second.member->incarnation < h.incarnation) {
+      displace_member(h.name, peer->remote_address());
+    } else {
+      // The decider switched to this connection; the old one is closing.
+      it->second.peer->close("replaced by a newer connection", Errc::node_down);
+    }
+  }
+  // Up: redial it promptly if it drops again.
+  for (const std::string* address : {&peer->dialed_address(), &h.listen_address}) {
+    auto t = address->empty() ? targets_.end() : targets_.find(*address);
+    if (t != targets_.end()) t->second.attempts = 0;
   }
   auto m = std::make_shared<Member>();
   m->name = h.name;
@@ -691,24 +801,82 @@ std::string Cluster::last_join_error() const {
 }
 
 void Cluster::leave() {
+  std::lock_guard lock(mutex_);
+  leave_locked("node stopping");
+}
+
+// Locked. Sends and closes are asynchronous (peer strands), so nothing here
+// calls back into the cluster under the lock.
+void Cluster::leave_locked(const std::string& goodbye) {
+  if (leaving_) return;
+  leaving_ = true;
   std::vector<std::shared_ptr<detail::Peer>> peers;
-  {
-    std::lock_guard lock(mutex_);
-    if (leaving_) return;
-    leaving_ = true;
-    for (auto& [address, t] : targets_) t.timer->cancel();
-    for (const auto& [name, e] : members_) peers.push_back(e.peer);
-    for (const auto& [id, p] : pending_) peers.push_back(p);
-  }
-  asio::post(io_, [this] {
+  for (auto& [address, t] : targets_) t.timer->cancel();
+  for (const auto& [name, e] : members_) peers.push_back(e.peer);
+  for (const auto& [id, p] : pending_) peers.push_back(p);
+  asio::post(accept_strand_, [this] {
     asio::error_code ec;
     acceptor_.close(ec);
-    resolver_.cancel();
+    accept_retry_.cancel();
   });
+  asio::post(io_, [this] { resolver_.cancel(); });
   for (const auto& p : peers) {
-    p->send([](detail::Buffer& out) { wire::encode_goodbye(out, "node stopping"); });
-    p->close_after_flush("this node is stopping");
+    p->send([&](detail::Buffer& out) { wire::encode_goodbye(out, goodbye); });
+    p->close_after_flush("this node is " + std::string(replaced_ ? "replaced" : "stopping"));
   }
+}
+
+// ---- duplicate names -------------------------------------------------------------
+
+void Cluster::refuse_replaced(const std::shared_ptr<detail::Peer>& peer, const std::string& name) {
+  const std::string message = "replaced by a newer node named \"" + name +
+                              "\" (a later start of that name is in the cluster; this process "
+                              "must stop)";
+  // Version 1 has no `replaced`; it takes duplicate_name as "retry later".
+  const bool knows_replaced = peer->peer_hello().max_version >= 2;
+  refuse(peer, knows_replaced ? wire::RefuseReason::replaced : wire::RefuseReason::duplicate_name,
+         message);
+}
+
+void Cluster::displace_member(const std::string& name, const std::string& newcomer_address) {
+  auto it = members_.find(name);
+  if (it == members_.end()) return;
+  const auto old = it->second.peer;
+  fly::log::get().warn(
+      "flyrpc: node {} at {} is replaced by a newer process of the same name at {}", name,
+      old->remote_address(), newcomer_address);
+  member_down(name, "replaced by a newer node of the same name at " + newcomer_address);
+  refuse_replaced(old, name);
+}
+
+void Cluster::replaced_by(const std::string& told_by) {
+  if (replaced_ || leaving_) return;
+  replaced_ = true;
+  const std::string reason = "replaced by a newer node named \"" + settings_.name +
+                             "\" (a later start of this name joined the cluster; told by " +
+                             told_by + ")";
+  fly::log::get().error("flyrpc: this node was {}; it leaves the cluster and stops dialling",
+                        reason);
+  last_join_error_ = reason;
+  NodeInfo self{settings_.name, settings_.region, self_address(), settings_.hidden, {}};
+  for (auto& f : functions_.list()) self.functions.push_back(std::move(f.name));
+  std::sort(self.functions.begin(), self.functions.end());
+  emit({MembershipEvent::Kind::replaced, std::move(self), reason});
+  // Members go down as their connections close (on_closed).
+  leave_locked("replaced by a newer node of the same name");
+}
+
+void Cluster::log_refusal(const std::string& key, const std::string& line) {
+  auto it = refusal_logs_.try_emplace(key).first;
+  std::size_t suppressed = 0;
+  if (!it->second.allow(suppressed)) return;
+  if (suppressed == 0) {
+    fly::log::get().warn("{}", line);
+  } else {
+    fly::log::get().warn("{} ({} more like it since the last message)", line, suppressed);
+  }
+  // Bounded: a scan of many addresses must not grow this forever.
+  if (refusal_logs_.size() > 1024) refusal_logs_.clear();
 }
 
 }  // namespace fly::cluster

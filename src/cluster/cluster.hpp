@@ -26,6 +26,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/log_limiter.hpp"
 #include "cluster/cluster_view.hpp"
 #include "cluster/snapshot.hpp"
 #include "fly/function.hpp"
@@ -117,6 +118,10 @@ class Cluster final : public net::PeerEvents {
   };
 
   void accept_next();
+  /// A failed accept: logs (at most once a second) and re-arms after a pause
+  /// that grows while the error repeats, so that running out of descriptors
+  /// does not spin a core. Existing connections are served meanwhile.
+  void accept_failed(const asio::error_code& ec);
   void on_accept(asio::ip::tcp::socket socket);
   void dial(const std::string& address, bool permanent);  // locked
   void attempt(const std::string& address);               // unlocked
@@ -130,6 +135,23 @@ class Cluster final : public net::PeerEvents {
   bool is_decider_for(const std::string& peer_name) const { return settings_.name < peer_name; }
   void refuse(const std::shared_ptr<detail::Peer>& peer, wire::RefuseReason reason,
               const std::string& message);
+  // Names: of two live incarnations of one name, the newer (greater: later
+  // start, wire::make_incarnation) wins on every node.
+  /// Locked. Tells an older incarnation of `name` it lost: REFUSE replaced
+  /// (duplicate_name to a version-1 peer, which knows no better).
+  void refuse_replaced(const std::shared_ptr<detail::Peer>& peer, const std::string& name);
+  /// Locked. A newer incarnation of `name` (a member's) authenticated: the
+  /// member's connection is told and closed, and the member is down.
+  void displace_member(const std::string& name, const std::string& newcomer_address);
+  /// Locked. This node lost its name to a newer incarnation: logs why, tells
+  /// the application (MembershipEvent::Kind::replaced) and leaves.
+  void replaced_by(const std::string& told_by);
+  /// Locked. Logs a refusal (sent or received) as a warning, at most once a
+  /// second per `key` (the peer's name, else its address): a redial loop must
+  /// not flood the log.
+  void log_refusal(const std::string& key, const std::string& line);
+  /// Locked. leave(), with `goodbye` as the GOODBYE reason.
+  void leave_locked(const std::string& goodbye);
   void send_announce(detail::Peer& peer);                                // locked
   void send_peers(detail::Peer& peer, const std::string& except);        // locked
   void maybe_up(const std::shared_ptr<detail::Peer>& peer);              // locked
@@ -156,6 +178,8 @@ class Cluster final : public net::PeerEvents {
   FunctionRegistry& functions_;
   net::CallHandler& calls_;
   const std::uint64_t incarnation_;
+  /// The acceptor, its retry timer and their handlers, one at a time.
+  asio::strand<asio::io_context::executor_type> accept_strand_;
   asio::ip::tcp::acceptor acceptor_;
   asio::ip::tcp::resolver resolver_;
   asio::strand<asio::io_context::executor_type> events_strand_;
@@ -181,6 +205,15 @@ class Cluster final : public net::PeerEvents {
   std::map<std::uint64_t, std::function<void(const MembershipEvent&)>> subscribers_;
   std::uint64_t next_subscriber_ = 1;
   std::string last_join_error_;
+  bool replaced_ = false;  ///< a newer incarnation of our name took over (replaced_by)
+  /// Refusal log lines by peer name (or address before authentication).
+  std::map<std::string, detail::LogLimiter, std::less<>> refusal_logs_;
+
+  // The accept loop's back-off (on accept_strand_).
+  asio::steady_timer accept_retry_;
+  std::chrono::milliseconds accept_pause_{0};
+  detail::LogLimiter accept_log_;
+  detail::LogLimiter accept_again_log_;
 
   SnapshotCell<ClusterView> view_;
 };

@@ -20,6 +20,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "base/log_limiter.hpp"
 #include "fly/errors.hpp"
 #include "telemetry/exposition.hpp"
 #include "telemetry/http_request.hpp"
@@ -76,8 +77,9 @@ struct MetricsServer::Impl : std::enable_shared_from_this<MetricsServer::Impl> {
   std::string respond_health(const RequestHead& head);
 
   Strand strand;
-  asio::ip::tcp::acceptor acceptor;  // strand only, after start()
-  asio::steady_timer retry;          // strand only: pause after a failed accept
+  asio::ip::tcp::acceptor acceptor;    // strand only, after start()
+  asio::steady_timer retry;            // strand only: pause after a failed accept
+  fly::detail::LogLimiter accept_log;  // strand only: its log line, once a second
   const asio::ip::tcp::endpoint requested;
   asio::ip::tcp::endpoint bound;  // written once in start(), read after
   const Options options;
@@ -190,9 +192,15 @@ void MetricsServer::Impl::accept() {
                                                             asio::ip::tcp::socket socket) {
     if (self->state.load() == stopped || ec == asio::error::operation_aborted) return;
     if (ec) {
-      // E.g. out of file descriptors: pause instead of spinning on the error.
-      fly::log::get().warn("metrics endpoint {}: accept failed: {}", to_string(self->bound),
-                           ec.message());
+      // E.g. out of file descriptors: pause instead of spinning on the error,
+      // and say so at most once a second.
+      std::size_t suppressed = 0;
+      if (self->accept_log.allow(suppressed)) {
+        fly::log::get().warn(
+            "metrics endpoint {}: accept failed: {}; retrying every 100 ms ({} more "
+            "such errors since the last message)",
+            to_string(self->bound), ec.message(), suppressed);
+      }
       self->retry.expires_after(std::chrono::milliseconds(100));
       self->retry.async_wait([self](const asio::error_code& wait_ec) {
         if (!wait_ec && self->state.load() != stopped) self->accept();

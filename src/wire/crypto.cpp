@@ -20,6 +20,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include <chrono>
 #include <cstring>
 #include <stdexcept>
 
@@ -76,14 +77,20 @@ std::array<std::uint8_t, kNonceSize> make_nonce() {
 }
 
 std::uint64_t make_incarnation() {
-  // Never 0: 0 is Hello's "not set" value.
-  std::uint64_t v = 0;
-  while (v == 0) {
-    unsigned char b[8];
-    random_bytes(b, sizeof b);
-    for (unsigned char c : b) v = (v << 8) | c;
-  }
-  return v;
+  // Ordered by start time, so "the newer of two incarnations" has one answer
+  // on every node (PROTOCOL.md 6): milliseconds since the Unix epoch in the
+  // high 44 bits (good until the year 2527), 20 random bits below, so two
+  // processes started in the same millisecond still differ. Never 0 (Hello's
+  // "not set").
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  unsigned char b[3];
+  random_bytes(b, sizeof b);
+  const std::uint64_t low = ((std::uint64_t{b[0]} << 16) | (std::uint64_t{b[1]} << 8) | b[2]) &
+                            ((std::uint64_t{1} << 20) - 1);
+  const std::uint64_t v = (static_cast<std::uint64_t>(ms < 0 ? 0 : ms) << 20) | low;
+  return v == 0 ? 1 : v;
 }
 
 std::array<std::uint8_t, kProofSize> auth_proof(std::string_view cookie, std::uint16_t version,

@@ -56,6 +56,8 @@ const char* to_string(RefuseReason reason) noexcept {
       return "stopping";
     case RefuseReason::busy:
       return "busy";
+    case RefuseReason::replaced:
+      return "replaced";
   }
   return "unknown";
 }

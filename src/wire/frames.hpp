@@ -26,7 +26,7 @@ using Bytes = std::span<const char>;
 
 /// Protocol versions this build speaks; peers agree on the highest common one.
 inline constexpr std::uint16_t kMinVersion = 1;
-inline constexpr std::uint16_t kMaxVersion = 1;
+inline constexpr std::uint16_t kMaxVersion = 2;
 /// u32 length + u8 type.
 inline constexpr std::size_t kHeaderSize = 5;
 /// Default NodeOptions::max_frame_size.
@@ -127,6 +127,9 @@ enum class RefuseReason : std::uint8_t {
   protocol = 6,  ///< malformed or unexpected frame
   stopping = 7,  ///< the node is shutting down
   busy = 8,      ///< too many pending handshakes
+  /// Version 2: a newer incarnation of the receiver's name is in the cluster;
+  /// the receiver has been replaced and must stop dialling (final).
+  replaced = 9,
 };
 const char* to_string(RefuseReason reason) noexcept;
 

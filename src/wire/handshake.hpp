@@ -30,7 +30,8 @@ namespace fly::wire {
 
 /// 32 bytes from the kernel's CSPRNG (getrandom).
 std::array<std::uint8_t, kNonceSize> make_nonce();
-/// A random 64-bit incarnation number.
+/// This process start's incarnation: later starts get greater numbers (the
+/// start time in ms, then 20 random bits); never 0.
 std::uint64_t make_incarnation();
 
 /// HMAC-SHA256 (RFC 2104) of the concatenation of `message`'s parts.

@@ -169,7 +169,7 @@ bool decode_refuse(Bytes payload, Refuse& out, std::string& error) {
     if (!r.uint(o.via.array.ptr[0], "reason", 0xff, reason)) return false;
     const auto typed = static_cast<RefuseReason>(reason);
     if (std::string_view(to_string(typed)) == "unknown") {
-      return r.fail("reason", fmt::format("{} is not a refuse reason (1-8)", reason));
+      return r.fail("reason", fmt::format("{} is not a refuse reason (1-9)", reason));
     }
     Refuse result;
     result.reason = typed;

@@ -1,6 +1,6 @@
 // Issue "Cluster": death is noticed. kill -9 is dropped within the heartbeat
 // timeout, a graceful stop at once, a restarted node rejoins; a wrong cookie
-// is refused by all, logged, and appears in no table.
+// is refused by all, logged on both sides, and appears in no table.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -112,6 +112,10 @@ TEST_F(ThreeNodes, AWrongCookieIsRefusedByAllLoggedAndInNoTable) {
   }
   EXPECT_TRUE(tables_are(full));
   EXPECT_EQ(bad.out().find("up "), std::string::npos) << bad.out();
+  // The refused node says so too, on its own side, naming where it was
+  // refused.
+  EXPECT_EVENTUALLY(bad.err().find("bad_cookie") != std::string::npos, 10000) << bad.err();
+  EXPECT_NE(bad.err().find("connection to 127.0.0.1:"), std::string::npos) << bad.err();
 }
 
 }  // namespace

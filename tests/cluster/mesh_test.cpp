@@ -65,15 +65,23 @@ TEST_F(FiveNodes, HiddenNodeSeesEveryoneAndAppearsInNoTable) {
   }
 }
 
-TEST_F(FiveNodes, ASecondNodeWithATakenNameIsRefused) {
+TEST_F(FiveNodes, ASecondNodeWithATakenNameReplacesTheFirstEverywhere) {
+  // The newer of two processes with one name wins on every node (PROTOCOL.md
+  // 6): the original lax-1 is told it was replaced, and exits saying so.
   ASSERT_EVENTUALLY(all_tables_are(full), 15000);
   flytest::NodeProcess twin({"lax-1", "ord", {nodes[0]->address()}, {}, {}}, cookie, "syd");
   ASSERT_TRUE(twin.wait_listening(10s));
-  EXPECT_EVENTUALLY(nodes[0]->err().find("already connected") != std::string::npos ||
-                        nodes[0]->err().find("duplicate") != std::string::npos,
-                    10000)
-      << nodes[0]->err();
-  EXPECT_TRUE(all_tables_are(full)) << dump_tables();  // no "ord", lax-1 still the original
+  const auto original = nodes[1]->process().wait_for(10s);
+  ASSERT_TRUE(original.has_value()) << nodes[1]->err();
+  EXPECT_EQ(original->exit_code, 7) << original->err;
+  EXPECT_NE(original->err.find("replaced by a newer node named \"lax-1\""), std::string::npos)
+      << original->err;
+  Table expected = full;
+  expected.erase("lax");
+  expected["lax"] = {"lax-2"};
+  expected["ord"] = {"lax-1"};
+  EXPECT_EVENTUALLY(all_tables_are(expected), 15000) << dump_tables();
+  EXPECT_TRUE(twin.process().running()) << twin.err();
 }
 
 }  // namespace

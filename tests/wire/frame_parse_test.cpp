@@ -121,6 +121,7 @@ TEST(FrameTypes, NamesAndKnownTypes) {
   EXPECT_TRUE(is_known_frame_type(0x10));
   EXPECT_FALSE(is_known_frame_type(0x09));
   EXPECT_STREQ(to_string(RefuseReason::busy), "busy");
+  EXPECT_STREQ(to_string(RefuseReason::replaced), "replaced");
   EXPECT_STREQ(to_string(static_cast<RefuseReason>(0)), "unknown");
 }
 

@@ -91,8 +91,8 @@ TEST(Handshake, SameCookieAuthenticatesBothSides) {
   converse(a, b);
   EXPECT_EQ(a.hs.step(), Step::authenticated) << a.hs.failure_message();
   EXPECT_EQ(b.hs.step(), Step::authenticated) << b.hs.failure_message();
-  EXPECT_EQ(a.hs.version(), 1);
-  EXPECT_EQ(b.hs.version(), 1);
+  EXPECT_EQ(a.hs.version(), kMaxVersion);
+  EXPECT_EQ(b.hs.version(), kMaxVersion);
   ASSERT_TRUE(a.hs.has_peer_hello());
   EXPECT_EQ(a.hs.peer().name, "b");
   EXPECT_EQ(a.hs.peer().region, "lax");
@@ -147,8 +147,8 @@ TEST(Handshake, WrongCookieFailsBothSidesWithBadCookie) {
 
 TEST(Handshake, NoCommonVersionIsRefusedWithVersion) {
   Hello hb = hello_for("b");
-  hb.min_version = 2;
-  hb.max_version = 2;
+  hb.min_version = 3;
+  hb.max_version = 3;
   Side a("c", hello_for("a"));
   Side b("c", hb);
   converse(a, b);
@@ -160,7 +160,7 @@ TEST(Handshake, NoCommonVersionIsRefusedWithVersion) {
     EXPECT_EQ(refuse->reason, RefuseReason::version);
   }
   EXPECT_EQ(a.hs.failure_message(),
-            "no common protocol version: this node speaks 1-1, the peer speaks 2-2");
+            "no common protocol version: this node speaks 1-2, the peer speaks 3-3");
   EXPECT_TRUE(a.hs.has_peer_hello());  // who refused is known, for the log
   EXPECT_EQ(a.hs.peer().name, "b");
 }
@@ -173,7 +173,7 @@ TEST(Handshake, AFutureHelloThisVersionCannotReadStillNegotiates) {
   EXPECT_EQ(feed(a.hs, FrameType::hello, future, a.outbox), Step::failed);
   EXPECT_EQ(a.hs.failure_reason(), RefuseReason::version);
   EXPECT_EQ(a.hs.failure_message(),
-            "no common protocol version: this node speaks 1-1, the peer speaks 3-4");
+            "no common protocol version: this node speaks 1-2, the peer speaks 3-4");
   // But if the ranges overlap, an unreadable HELLO is a protocol error.
   Side c("c", hello_for("c"));
   EXPECT_EQ(feed(c.hs, FrameType::hello, wiretest::array(1, 4, "b", 12345), c.outbox),
@@ -296,8 +296,8 @@ TEST_F(OutOfOrder, MalformedAuth) {
 TEST_F(OutOfOrder, AuthForAnotherVersion) {
   other.nonce = make_nonce();
   feed(side.hs, FrameType::hello, hello_payload(other), side.outbox);
-  feed(side.hs, FrameType::auth, wiretest::array(2, wiretest::bin(32)), side.outbox);
-  expect_protocol_failure("AUTH: field 'version': 2 is not the agreed version 1");
+  feed(side.hs, FrameType::auth, wiretest::array(1, wiretest::bin(32)), side.outbox);
+  expect_protocol_failure("AUTH: field 'version': 1 is not the agreed version 2");
 }
 
 TEST(Handshake, FramesBeforeStartSendOurHelloFirst) {
@@ -336,7 +336,7 @@ TEST(Handshake, AMalformedRefuseStillEndsIt) {
   EXPECT_EQ(side.hs.failure_reason(), RefuseReason::protocol);
   EXPECT_EQ(side.hs.failure_message(),
             "the peer refused with a malformed REFUSE: REFUSE: field 'reason': 99 is not a "
-            "refuse reason (1-8)");
+            "refuse reason (1-9)");
   EXPECT_TRUE(side.outbox.empty());
 }
 

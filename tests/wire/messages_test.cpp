@@ -85,6 +85,8 @@ TEST(Hello, EmptyListenAddressIsAHiddenTool) {
 
 TEST(Hello, LayoutIsTheDocumentedArray) {
   Hello in;
+  in.min_version = 1;  // the documented example (PROTOCOL.md 3.1)
+  in.max_version = 1;
   in.name = "a";
   in.region = "syd";
   in.incarnation = 1;
@@ -256,6 +258,7 @@ TEST(Refuse, RoundTripEveryReason) {
   }
   EXPECT_EQ(static_cast<int>(RefuseReason::bad_cookie), 1);
   EXPECT_EQ(static_cast<int>(RefuseReason::busy), 8);
+  EXPECT_EQ(static_cast<int>(RefuseReason::replaced), 9);
 }
 
 TEST(Refuse, EncoderKeepsTheMessageDecodable) {
@@ -277,9 +280,9 @@ TEST(Refuse, Validation) {
   Refuse out;
   std::string error;
   EXPECT_FALSE(decode_refuse(bytes(array(0, "m")), out, error));
-  EXPECT_EQ(error, "REFUSE: field 'reason': 0 is not a refuse reason (1-8)");
-  EXPECT_FALSE(decode_refuse(bytes(array(9, "m")), out, error));
-  EXPECT_EQ(error, "REFUSE: field 'reason': 9 is not a refuse reason (1-8)");
+  EXPECT_EQ(error, "REFUSE: field 'reason': 0 is not a refuse reason (1-9)");
+  EXPECT_FALSE(decode_refuse(bytes(array(10, "m")), out, error));
+  EXPECT_EQ(error, "REFUSE: field 'reason': 10 is not a refuse reason (1-9)");
   EXPECT_FALSE(decode_refuse(bytes(array(300, "m")), out, error));
   EXPECT_EQ(error, "REFUSE: field 'reason': 300 is above 255");
   EXPECT_FALSE(decode_refuse(bytes(array(1, std::string(1025, 'm'))), out, error));

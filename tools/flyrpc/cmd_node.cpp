@@ -2,10 +2,14 @@
 // gracefully. Prints one line per event on stdout (tests and the demo read
 // them): "listening <address>", "up <name> <region>", "down <name> <region> <reason>",
 // and "metrics http://HOST:PORT/metrics" once the metrics endpoint listens.
+// A node whose name a newer process took prints "replaced <reason>", says
+// why on stderr and exits with status 7 (kCannotJoin).
 #include <fmt/format.h>
+#include <pthread.h>
 #include <signal.h>
 
 #include <cstdio>
+#include <memory>
 #include <mutex>
 
 #include "builtins.hpp"
@@ -88,9 +92,19 @@ int run_node(const NodeFlags& f) {
 
   fly::Node node(o);
   expose_builtins(node);
-  node.subscribe([](const fly::MembershipEvent& e) {
+  // Set once if a newer process took this node's name; then SIGTERM to this
+  // thread ends the sigwait below and the process exits with an error.
+  auto replaced = std::make_shared<std::string>();
+  auto replaced_mutex = std::make_shared<std::mutex>();
+  const pthread_t main_thread = pthread_self();
+  node.subscribe([replaced, replaced_mutex, main_thread](const fly::MembershipEvent& e) {
     if (e.kind == fly::MembershipEvent::Kind::up) {
       emit_line(fmt::format("up {} {} {}", e.node.name, e.node.region, e.node.address));
+    } else if (e.kind == fly::MembershipEvent::Kind::replaced) {
+      emit_line(fmt::format("replaced {} {}", e.node.name, e.reason));
+      std::lock_guard lock(*replaced_mutex);
+      *replaced = e.reason;
+      pthread_kill(main_thread, SIGTERM);
     } else {
       emit_line(fmt::format("down {} {} {}", e.node.name, e.node.region, e.reason));
     }
@@ -109,9 +123,20 @@ int run_node(const NodeFlags& f) {
   }
   int sig = 0;
   sigwait(&stop_signals, &sig);
-  emit_line(fmt::format("stopping ({})", sig == SIGINT ? "SIGINT" : "SIGTERM"));
+  std::string why;
+  {
+    std::lock_guard lock(*replaced_mutex);
+    why = *replaced;
+  }
+  emit_line(fmt::format("stopping ({})", !why.empty()    ? "replaced"
+                                         : sig == SIGINT ? "SIGINT"
+                                                         : "SIGTERM"));
   node.stop();
   emit_line("stopped");
+  if (!why.empty()) {
+    print_error("node " + node.name() + " was " + why);
+    return kCannotJoin;
+  }
   return 0;
 }
 }  // namespace
