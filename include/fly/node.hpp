@@ -119,7 +119,11 @@ struct NodeOptions {
   /// Reconnect back-off: first delay, and the cap (with ±25% jitter). Defaults 100 ms, 5 s.
   std::chrono::milliseconds reconnect_min{100};
   std::chrono::milliseconds reconnect_max{5000};
-  /// Largest frame accepted or sent, bytes. Default 16 MiB.
+  /// Largest frame accepted or sent, bytes: what a frame's length field
+  /// counts (docs/PROTOCOL.md), i.e. a result of n encoded bytes needs
+  /// n + 10, arguments need their encoding + 14 + the function name's
+  /// length. Over it: BadArguments (caller) or RemoteError "fly::FrameTooLarge"
+  /// (result), both giving the sizes. Default 16 MiB.
   std::size_t max_frame_size = 16 * 1024 * 1024;
   /// Connections allowed to be mid-handshake at once; more are refused. Default 64.
   std::size_t max_pending_handshakes = 64;
