@@ -123,7 +123,11 @@ struct NodeOptions {
   /// Reconnect back-off: first delay, and the cap (with ±25% jitter). Defaults 100 ms, 5 s.
   std::chrono::milliseconds reconnect_min{100};
   std::chrono::milliseconds reconnect_max{5000};
-  /// Largest frame accepted or sent, bytes. Default 16 MiB.
+  /// Largest frame accepted or sent, bytes: what a frame's length field
+  /// counts (docs/PROTOCOL.md), i.e. a result of n encoded bytes needs
+  /// n + 10, arguments need their encoding + 14 + the function name's
+  /// length. Over it: BadArguments (caller) or RemoteError "fly::FrameTooLarge"
+  /// (result), both giving the sizes. Default 16 MiB.
   std::size_t max_frame_size = 16 * 1024 * 1024;
   /// Connections allowed to be mid-handshake at once; more are refused. Default 64.
   std::size_t max_pending_handshakes = 64;
@@ -246,6 +250,27 @@ class Node {
   void start();
   /// Refuses new calls, lets in-flight ones finish (up to drain_timeout),
   /// says goodbye (peers drop this node at once), closes. Idempotent.
+  ///
+  /// Bounded: at drain_timeout the calls still running are cancelled
+  /// (fly::this_call::cancelled() turns true, as when a caller sends
+  /// CANCEL; their callers get NodeDown when the node leaves) and get
+  /// 500 ms more to return; stop() then returns within a few milliseconds
+  /// of flushing the goodbyes (at most 2 s more if a peer's socket will not
+  /// take them): drain_timeout + 2.5 s at worst, whatever the handlers do.
+  ///
+  /// NOTE: a handler that ignores cancellation for those 500 ms is
+  /// abandoned: it runs on in its worker thread (never interrupted), its
+  /// result is dropped, and neither stop() nor ~Node waits for it. The
+  /// Node's internals it uses (its function, the registry, the dispatcher)
+  /// stay allocated until it returns. REQUIRES: such a handler must not use
+  /// the Node object itself (calls, name(), ...) once cancelled(), since
+  /// the Node may already be destroyed; nor, if the process may exit,
+  /// anything that exit() destroys. A non_blocking handler runs on an I/O
+  /// thread and is never abandoned: it must not block (ExposeOptions).
+  /// Local async calls (async_rpc_* to this node's own region) are not
+  /// cancelled and stop() waits for them.
+  /// REQUIRES: not called from a handler of this node (it would wait for
+  /// itself until abandoned).
   void stop();
 
   /// Waits until at least `n` other visible nodes are connected.
@@ -481,13 +506,21 @@ class Node {
         token, std::move(start));
   }
 
-  // Decodes the result (on the completing thread) and dispatches the handler
-  // to its executor.
+  // Decodes the result (on the completing thread) and hands the handler to
+  // its executor: dispatched after a reply (an I/O thread completes it, never
+  // the initiating function), posted after a failure, which may be found
+  // inside the initiating function itself (a connection that has just
+  // closed, arguments over the frame size) — where dispatch would run the
+  // handler inline when the call was started on its executor.
   template <class R, class Handler, class Executor>
   static void deliver(Handler&& h, const Executor& ex, std::exception_ptr e,
                       std::span<const char> body, std::string_view function) {
     if constexpr (std::is_void_v<R>) {
-      asio::dispatch(ex, [h = std::move(h), e]() mutable { std::move(h)(e); });
+      if (e) {
+        asio::post(ex, [h = std::move(h), e]() mutable { std::move(h)(e); });
+      } else {
+        asio::dispatch(ex, [h = std::move(h), e]() mutable { std::move(h)(e); });
+      }
     } else {
       R value{};
       if (!e) {
@@ -503,9 +536,14 @@ class Node {
           e = std::current_exception();
         }
       }
-      asio::dispatch(ex, [h = std::move(h), e, v = std::move(value)]() mutable {
+      auto run = [h = std::move(h), e, v = std::move(value)]() mutable {
         std::move(h)(e, std::move(v));
-      });
+      };
+      if (e) {
+        asio::post(ex, std::move(run));
+      } else {
+        asio::dispatch(ex, std::move(run));
+      }
     }
   }
 

@@ -60,8 +60,12 @@ UnknownFunction::UnknownFunction(std::string function, std::string target)
       target_(std::move(target)) {}
 
 BadArguments::BadArguments(std::string function, std::string expected_signature, std::string detail)
-    : Error(Errc::bad_arguments, fmt::format("bad arguments for {}: {} (expected {})", function,
-                                             detail, expected_signature)),
+    : Error(Errc::bad_arguments,
+            // The caller's own checks (arguments over the frame size) know no
+            // signature: then there is nothing to say it was expected.
+            expected_signature.empty() ? fmt::format("bad arguments for {}: {}", function, detail)
+                                       : fmt::format("bad arguments for {}: {} (expected {})",
+                                                     function, detail, expected_signature)),
       function_(std::move(function)),
       expected_(std::move(expected_signature)),
       detail_(std::move(detail)) {}

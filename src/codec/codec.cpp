@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
+
 #include "base/demangle.hpp"
 #include "fly/errors.hpp"
 
@@ -36,6 +38,24 @@ std::string describe(const msgpack::object& o) {
       return "ext";
   }
   return "unknown";
+}
+
+bool is_integer(const msgpack::object& o) noexcept {
+  return o.type == msgpack::type::POSITIVE_INTEGER || o.type == msgpack::type::NEGATIVE_INTEGER;
+}
+
+std::string integer_range(const std::string& name, bool is_signed, std::size_t bits) {
+  if (is_signed) {
+    const auto max = bits >= 64 ? std::uint64_t{INT64_MAX} : (std::uint64_t{1} << (bits - 1)) - 1;
+    return fmt::format("{} ({}-bit signed: -{}..{})", name, bits, max + 1, max);
+  }
+  const auto max = bits >= 64 ? UINT64_MAX : (std::uint64_t{1} << bits) - 1;
+  return fmt::format("{} ({}-bit unsigned: 0..{})", name, bits, max);
+}
+
+std::string integer_value(const msgpack::object& o) {
+  if (o.type == msgpack::type::NEGATIVE_INTEGER) return fmt::format("{}", o.via.i64);
+  return fmt::format("{}", o.via.u64);
 }
 
 namespace {
@@ -86,6 +106,14 @@ void throw_bad_result(std::string_view function, const std::string& expected,
   throw BadArguments(
       std::string(function), "result " + expected,
       "result: the caller expects " + expected + ", the function returned " + describe(got));
+}
+
+void throw_result_out_of_range(std::string_view function, const std::string& expected,
+                               bool is_signed, std::size_t bits, const msgpack::object& got) {
+  throw BadArguments(std::string(function), "result " + expected,
+                     "result: the caller expects " + integer_range(expected, is_signed, bits) +
+                         ", the function returned the integer " + integer_value(got) +
+                         ", which does not fit");
 }
 
 }  // namespace fly::detail

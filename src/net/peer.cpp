@@ -767,6 +767,9 @@ void Peer::do_close(net::CloseInfo info, Errc code) {
     socket_.close(ec);
   }
   for (PendingCall* call : calls_.close()) call->fail(code, info.reason);
+  // Calls only arrive once authenticated: the many connections that never
+  // get there (handshake floods, refusals) cost the dispatcher nothing.
+  if (authenticated()) call_handler_.on_connection_closed(shared_from_this(), info.reason);
   events_.on_closed(shared_from_this(), info);
 }
 

@@ -86,6 +86,11 @@ class CallHandler {
   virtual ~CallHandler() = default;
   virtual void on_call(const std::shared_ptr<detail::Peer>& peer, const wire::CallView& call) = 0;
   virtual void on_cancel(const std::shared_ptr<detail::Peer>& peer, std::uint64_t request_id) = 0;
+  /// An authenticated connection ended (closed, reset, heartbeat timeout,
+  /// GOODBYE): the calls it brought have no one left to reply to. Called
+  /// once, on the strand, after the last on_call/on_cancel for `peer`.
+  virtual void on_connection_closed(const std::shared_ptr<detail::Peer>& peer,
+                                    const std::string& reason) = 0;
 };
 
 struct PeerSettings {

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <random>
+#include <system_error>
 #include <thread>
 
 #include "base/log.hpp"
@@ -68,6 +69,9 @@ struct NodeCore {
   std::atomic<bool> stopping{false};      // stop() has begun
   std::atomic<bool> dns_answered{false};  // a DNS poll succeeded (even with only this node)
   std::atomic<bool> joined{false};        // /health said "ok" once: it stays so until stop()
+  /// stop() left handlers running that ignored their cancellation: the
+  /// worker pool must not be joined by the Node (see ~Node).
+  std::atomic<bool> abandoned{false};
 };
 
 }  // namespace detail
@@ -110,6 +114,12 @@ telemetry::HealthReport node_health(detail::NodeCore& c) {
   return {joined,
           fmt::format(R"({{"status":"{}",{},"peers":{}}})", joined ? "ok" : "joining", who, peers)};
 }
+
+// stop()'s bounds (documented on Node::stop): how long handlers cancelled at
+// drain_timeout get to return, and how long the I/O threads get to flush
+// the GOODBYEs and close the sockets.
+constexpr std::chrono::milliseconds kCancelGrace{500};
+constexpr std::chrono::milliseconds kIoWindDown{2000};
 
 // xorshift64*: the random node choice costs a few instructions, no lock.
 std::uint64_t next_random() {
@@ -195,6 +205,21 @@ Node::~Node() {
   } catch (const std::exception& e) {
     fly::log::get().error("flyrpc: error while stopping node {}: {}", core_->options.name,
                           e.what());
+  }
+  if (core_->abandoned.load(std::memory_order_acquire)) {
+    // Handlers that ignored their cancellation still run on worker threads
+    // and, once they return, still use the core (their function's entry,
+    // the dispatcher, the metrics). The core is freed by a detached thread
+    // when the last of them returns, not here: the Node's destructor does
+    // not wait for them, and nothing they touch is freed under them.
+    try {
+      std::thread([core = std::move(core_)]() mutable {
+        core->workers.join();
+        core.reset();
+      }).detach();
+    } catch (const std::system_error&) {
+      (void)core_.release();  // no thread to spare: keep it for the process's life
+    }
   }
 }
 
@@ -317,11 +342,23 @@ void Node::stop() {
   }
   c.stopping.store(true);
   if (c.dns) c.dns->stop();
-  // 1. Refuse new calls, let the running ones finish and reply.
+  // 1. Refuse new calls, let the running ones finish and reply. At
+  //    drain_timeout, tell those left to give up (fly::this_call::cancelled,
+  //    as a CANCEL would); whatever still runs after kCancelGrace is
+  //    abandoned to its worker thread, its result dropped.
   c.dispatcher.begin_stopping();
   if (!c.dispatcher.drain(c.options.drain_timeout)) {
-    fly::log::get().warn("flyrpc: node {} stopping with {} call(s) still running after {} ms",
-                         c.options.name, c.dispatcher.in_flight(), c.options.drain_timeout.count());
+    const std::size_t cancelled = c.dispatcher.cancel_all();
+    fly::log::get().warn(
+        "flyrpc: node {} stopping with {} call(s) still running after {} ms: cancelling them",
+        c.options.name, cancelled, c.options.drain_timeout.count());
+    if (!c.dispatcher.drain(kCancelGrace)) {
+      c.abandoned.store(true, std::memory_order_release);
+      fly::log::get().warn(
+          "flyrpc: node {} abandons {} call(s) that ignored cancellation for {} ms: their "
+          "handlers run on in detached worker threads and their results are dropped",
+          c.options.name, c.dispatcher.in_flight(), kCancelGrace.count());
+    }
   }
   // 2. Goodbye to every peer, then close them once flushed. The metrics
   //    endpoint stops too (its sockets close on the I/O threads below).
@@ -335,12 +372,19 @@ void Node::stop() {
   c.work.reset();
   {
     std::unique_lock lock(c.state_mutex);
-    c.io_done.wait_for(lock, std::chrono::seconds(2), [&] { return c.io_running == 0; });
+    c.io_done.wait_for(lock, kIoWindDown, [&] { return c.io_running == 0; });
   }
   c.io.stop();
   for (auto& t : c.io_threads) t.join();
   c.io_threads.clear();
-  c.workers.join();
+  // 4. The worker pool: joined when every handler returned; else stopped
+  //    (queued work is dropped, the abandoned handlers run on) and left to
+  //    ~Node.
+  if (c.abandoned.load(std::memory_order_acquire)) {
+    c.workers.stop();
+  } else {
+    c.workers.join();
+  }
 }
 
 bool Node::wait_for_nodes(std::size_t n, std::chrono::milliseconds timeout) {
@@ -576,20 +620,25 @@ void Node::send_call(detail::Peer& peer, detail::PendingCall& pending, std::stri
   try {
     sent = peer.send([&](detail::Buffer& out) {
       const std::size_t start = wire::begin_call(out, pending.request_id, timeout_ms, function);
+      const std::size_t args_at = out.size();
       encode_args(out);
-      if (out.size() - start > max_frame) {
-        throw BadArguments(std::string(function), "",
-                           "the arguments are " + std::to_string(out.size() - start) +
-                               " bytes, over the maximum frame size of " +
-                               std::to_string(max_frame) + " bytes");
+      // The CALL's length field is what max_frame_size bounds, exactly.
+      const std::size_t length = out.size() - start - wire::kLengthFieldSize;
+      if (length > max_frame) {
+        const std::size_t args = out.size() - args_at;
+        throw BadArguments(
+            std::string(function), "",
+            fmt::format("the arguments are {} bytes, which makes a CALL frame of {} bytes, over "
+                        "the maximum frame size of {} bytes (the arguments of {} may be at most "
+                        "{} bytes)",
+                        args, length, max_frame, function, max_frame - (length - args)));
       }
       wire::end_frame(out, start);
       if (core_->options.verbose_logging) {
         const auto& to = peer.peer_hello();
-        fly::log::get().info(
-            "flyrpc SEND {}/{} to {} ({}) from {} ({})", function,
-            args_arity(out.data() + start + wire::kHeaderSize + 13 + function.size()), to.name,
-            to.region, name(), region());
+        fly::log::get().info("flyrpc SEND {}/{} to {} ({}) from {} ({})", function,
+                             args_arity(out.data() + args_at), to.name, to.region, name(),
+                             region());
       }
     });
   } catch (...) {
@@ -665,12 +714,9 @@ class AsyncCall final : public detail::PendingCall, public std::enable_shared_fr
   /// PendingCall::function_name may point to.
   const std::string& function() const noexcept { return function_; }
 
-  /// The CALL could not be sent and the error goes to the initiator instead:
-  /// never completes, and frees itself (it was never registered).
-  void abandon() noexcept {
-    timer_.cancel();
-    self_.reset();
-  }
+  /// The CALL could not be sent (send_call threw; the call was never left
+  /// registered): completes with `error`.
+  void fail_now(std::exception_ptr error) noexcept { finish(std::move(error), {}); }
 
  private:
   void on_timeout() {
@@ -739,9 +785,9 @@ void Node::start_async(AsyncStart start, AsyncDone user_done) {
     send_call(peer, *call, call->function(), timeout,
               [&](detail::Buffer& out) { out.write(start.args.data(), start.args.size()); });
   } catch (...) {
-    record_call_error(start.route, start.function, started, std::current_exception());
-    call->abandon();
-    throw;
+    // Arguments over the frame size: delivered like every other outcome
+    // (posted, see Node::deliver), never thrown out of the initiation.
+    call->fail_now(std::current_exception());
   }
 }
 

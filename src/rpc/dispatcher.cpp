@@ -118,11 +118,16 @@ void Dispatcher::invoke_and_reply(detail::Peer& peer, std::uint64_t id,
       reply_error(peer, id, Errc::remote_error, {failure.type, failure.message});
       return;
   }
-  if (result.size() + 64 > max_frame_size_) {
-    reply_error(peer, id, Errc::remote_error,
-                {"fly::FrameTooLarge",
-                 fmt::format("the result is {} bytes, over the maximum frame size of {} bytes",
-                             result.size(), max_frame_size_)});
+  // The REPLY's length field is what the caller's max_frame_size bounds
+  // (docs/PROTOCOL.md), exactly.
+  if (result.size() + wire::kReplyOverhead > max_frame_size_) {
+    reply_error(
+        peer, id, Errc::remote_error,
+        {"fly::FrameTooLarge",
+         fmt::format("the result is {} bytes, which makes a REPLY frame of {} bytes, over the "
+                     "maximum frame size of {} bytes (a result may be at most {} bytes)",
+                     result.size(), result.size() + wire::kReplyOverhead, max_frame_size_,
+                     max_frame_size_ - wire::kReplyOverhead)});
     result.shrink_if_above(1024 * 1024);
     return;
   }
@@ -138,6 +143,30 @@ void Dispatcher::on_cancel(const std::shared_ptr<detail::Peer>& peer, std::uint6
   std::lock_guard lock(mutex_);
   auto it = running_.find({peer->id(), request_id});
   if (it != running_.end()) it->second->cancelled.store(true, std::memory_order_release);
+}
+
+void Dispatcher::on_connection_closed(const std::shared_ptr<detail::Peer>& peer,
+                                      const std::string& reason) {
+  std::size_t cancelled = 0;
+  {
+    std::lock_guard lock(mutex_);
+    const std::uint64_t peer_id = peer->id();
+    for (auto it = running_.lower_bound({peer_id, 0});
+         it != running_.end() && it->first.first == peer_id; ++it) {
+      it->second->cancelled.store(true, std::memory_order_release);
+      ++cancelled;
+    }
+  }
+  if (cancelled != 0) {
+    fly::log::get().info("flyrpc: cancelled {} call(s) from {} ({}): its connection closed ({})",
+                         cancelled, peer->peer_hello().name, peer->remote_address(), reason);
+  }
+}
+
+std::size_t Dispatcher::cancel_all() {
+  std::lock_guard lock(mutex_);
+  for (auto& [key, call] : running_) call->cancelled.store(true, std::memory_order_release);
+  return running_.size();
 }
 
 void Dispatcher::finished() {

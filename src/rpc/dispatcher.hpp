@@ -32,6 +32,12 @@ class Dispatcher final : public net::CallHandler {
 
   void on_call(const std::shared_ptr<detail::Peer>& peer, const wire::CallView& call) override;
   void on_cancel(const std::shared_ptr<detail::Peer>& peer, std::uint64_t request_id) override;
+  /// Cancels every call `peer` brought (queued ones are skipped, running ones
+  /// see fly::this_call::cancelled()), as if a CANCEL had come for each: the
+  /// caller is gone, so no REPLY is sent. One lookup of the range of
+  /// running_ keyed by the connection; nothing is paid per call.
+  void on_connection_closed(const std::shared_ptr<detail::Peer>& peer,
+                            const std::string& reason) override;
 
   /// From now on, new calls are refused with `unavailable` ("node is stopping").
   void begin_stopping() noexcept { stopping_.store(true, std::memory_order_release); }
@@ -39,6 +45,9 @@ class Dispatcher final : public net::CallHandler {
   bool drain(std::chrono::milliseconds timeout);
   /// Handlers running or queued.
   std::size_t in_flight() const noexcept { return in_flight_.load(std::memory_order_acquire); }
+  /// Cancels every call queued or running, whoever brought it (stop(), at
+  /// drain_timeout); returns how many there were.
+  std::size_t cancel_all();
 
  private:
   struct Inbound;

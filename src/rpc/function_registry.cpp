@@ -138,6 +138,12 @@ std::string argument_mismatch(std::size_t index, const std::string& expected,
   return fmt::format("argument {}: expected {}, got {}", index, expected, describe(got));
 }
 
+std::string argument_out_of_range(std::size_t index, const std::string& expected, bool is_signed,
+                                  std::size_t bits, const msgpack::object& got) {
+  return fmt::format("argument {}: expected {}, got the integer {}, which does not fit", index,
+                     integer_range(expected, is_signed, bits), integer_value(got));
+}
+
 void describe_exception(std::exception_ptr e, InvokeFailure& failure) noexcept {
   try {
     try {

@@ -16,6 +16,7 @@ namespace {
 
 constexpr std::size_t kCallFixed = 8 + 4 + 1;  // request_id, timeout_ms, name_len
 constexpr std::size_t kReplyFixed = 8 + 1;     // request_id, status
+static_assert(kReplyOverhead == 1 + kReplyFixed);
 constexpr std::size_t kCancelSize = 8;
 
 void put_u64(char* p, std::uint64_t v) noexcept {

@@ -29,6 +29,12 @@ inline constexpr std::uint16_t kMinVersion = 1;
 inline constexpr std::uint16_t kMaxVersion = 2;
 /// u32 length + u8 type.
 inline constexpr std::size_t kHeaderSize = 5;
+/// The u32 length field, which counts what follows it (type + payload):
+/// that count is what max_frame_size bounds.
+inline constexpr std::size_t kLengthFieldSize = 4;
+/// A REPLY's length field minus its body (type, request id, status): a
+/// result of n bytes makes a REPLY frame of n + kReplyOverhead.
+inline constexpr std::size_t kReplyOverhead = 1 + 8 + 1;
 /// Default NodeOptions::max_frame_size.
 inline constexpr std::size_t kDefaultMaxFrameSize = 16 * 1024 * 1024;
 /// The smallest max_frame_size that still fits any handshake frame.

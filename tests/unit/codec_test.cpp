@@ -2,11 +2,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <string>
 #include <vector>
 
 #include "fly/detail/codec.hpp"
+#include "fly/errors.hpp"
 
 namespace {
 
@@ -105,6 +107,27 @@ TEST(Codec, DescribesTypes) {
   EXPECT_EQ(fly::detail::describe(msgpack::object(1, z)), "integer");
   EXPECT_EQ(fly::detail::describe(msgpack::object(std::string("x"), z)), "string");
   EXPECT_EQ(fly::detail::describe(msgpack::object(std::vector<int>{1, 2}, z)), "array of 2");
+}
+
+// A result that does not fit the caller's integral type says what fits.
+TEST(Codec, ResultOutOfRangeSaysWhatFits) {
+  msgpack::zone z;
+  try {
+    (void)fly::detail::convert_result<std::int32_t>(msgpack::object(std::int64_t{5'000'000'000}, z),
+                                                    "Big.number");
+    FAIL() << "no exception";
+  } catch (const fly::BadArguments& e) {
+    EXPECT_EQ(e.function(), "Big.number");
+    EXPECT_EQ(e.detail(),
+              "result: the caller expects int (32-bit signed: -2147483648..2147483647), the "
+              "function returned the integer 5000000000, which does not fit");
+  }
+  try {
+    (void)fly::detail::convert_result<std::int32_t>(msgpack::object(std::string("x"), z), "S.s");
+    FAIL() << "no exception";
+  } catch (const fly::BadArguments& e) {
+    EXPECT_EQ(e.detail(), "result: the caller expects int, the function returned string");
+  }
 }
 
 }  // namespace

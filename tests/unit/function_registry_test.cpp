@@ -1,6 +1,8 @@
 // The registry: typed adapters, the encoded path, and every typed error.
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <limits>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -107,6 +109,58 @@ TEST_F(Registry, WrongArgumentCountNamesTheSignature) {
     EXPECT_EQ(e.detail(), "expected 2 arguments, got 1");
     EXPECT_NE(std::string(e.what()).find("Kernel.+(int, int) -> int"), std::string::npos);
   }
+}
+
+// An integer that does not fit the parameter's type: the message says what
+// fits and what came, not "expected int, got integer".
+TEST_F(Registry, IntegerOutOfRangeSaysWhatFits) {
+  reg.expose("I64.id", [](std::int64_t v) { return v; });
+  reg.expose("I32.id", [](std::int32_t v) { return v; });
+  reg.expose("U64.id", [](std::uint64_t v) { return v; });
+  try {
+    invoke("I64.id", std::numeric_limits<std::uint64_t>::max());
+    FAIL() << "no exception";
+  } catch (const fly::BadArguments& e) {
+    EXPECT_EQ(e.detail(),
+              "argument 1: expected int (64-bit signed: "
+              "-9223372036854775808..9223372036854775807), got the integer 18446744073709551615, "
+              "which does not fit");
+  }
+  try {
+    invoke("I32.id", std::int64_t{5'000'000'000});
+    FAIL() << "no exception";
+  } catch (const fly::BadArguments& e) {
+    EXPECT_EQ(e.detail(),
+              "argument 1: expected int (32-bit signed: -2147483648..2147483647), got the integer "
+              "5000000000, which does not fit");
+  }
+  try {
+    invoke("U64.id", -1);
+    FAIL() << "no exception";
+  } catch (const fly::BadArguments& e) {
+    EXPECT_EQ(e.detail(),
+              "argument 1: expected uint (64-bit unsigned: 0..18446744073709551615), got the "
+              "integer -1, which does not fit");
+  }
+  // The largest value that fits still does; a non-integer keeps the short form.
+  EXPECT_EQ(decode<std::int64_t>(invoke("I64.id", std::numeric_limits<std::int64_t>::max())),
+            std::numeric_limits<std::int64_t>::max());
+  try {
+    invoke("I64.id", std::string("1"));
+    FAIL() << "no exception";
+  } catch (const fly::BadArguments& e) {
+    EXPECT_EQ(e.detail(), "argument 1: expected int, got string");
+  }
+}
+
+// BadArguments found by the caller (arguments over the frame size) has no
+// signature to quote: its message must not end in "(expected )".
+TEST(BadArgumentsMessage, OmitsAnEmptySignature) {
+  const fly::BadArguments caller_side("Echo.bytes", "", "the arguments are too big");
+  EXPECT_STREQ(caller_side.what(), "bad arguments for Echo.bytes: the arguments are too big");
+  const fly::BadArguments callee_side("Kernel.+", "Kernel.+(int, int) -> int", "expected 2");
+  EXPECT_STREQ(callee_side.what(),
+               "bad arguments for Kernel.+: expected 2 (expected Kernel.+(int, int) -> int)");
 }
 
 TEST_F(Registry, WrongArgumentTypeSaysWhichAndWhatArrived) {

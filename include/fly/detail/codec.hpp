@@ -28,6 +28,15 @@ inline constexpr std::size_t kMaxDecodeDepth = 64;
 /// "array of 3", ... Used in bad-argument messages.
 std::string describe(const msgpack::object& o);
 
+/// True for a msgpack integer (positive or negative).
+bool is_integer(const msgpack::object& o) noexcept;
+/// An integral type's name with what fits in it, for messages about an
+/// integer that does not: "int (64-bit signed: -9223372036854775808..
+/// 9223372036854775807)".
+std::string integer_range(const std::string& name, bool is_signed, std::size_t bits);
+/// A msgpack integer's value as text: "18446744073709551615", "-1".
+std::string integer_value(const msgpack::object& o);
+
 /// Decodes exactly one msgpack value spanning all of [data, data+len) into
 /// `zone`. Strings and binaries point into `data` (no copy), so `data` must
 /// outlive the returned object. Returns false (and sets `error`) on malformed
@@ -90,6 +99,11 @@ void encode_tuple(Buffer& out, const Tuple& t) {
 /// naming the function when the value does not fit R.
 [[noreturn]] void throw_bad_result(std::string_view function, const std::string& expected,
                                    const msgpack::object& got);
+/// As throw_bad_result, for an integral result type the integer `got` does
+/// not fit: says what fits and what came.
+[[noreturn]] void throw_result_out_of_range(std::string_view function, const std::string& expected,
+                                            bool is_signed, std::size_t bits,
+                                            const msgpack::object& got);
 
 template <class R>
 R convert_result(const msgpack::object& o, std::string_view function) {
@@ -102,6 +116,12 @@ R convert_result(const msgpack::object& o, std::string_view function) {
       o.convert(r);
       return r;
     } catch (const std::exception&) {
+      if constexpr (std::is_integral_v<R> && !std::is_same_v<R, bool>) {
+        if (is_integer(o)) {
+          throw_result_out_of_range(function, type_name<R>(), std::is_signed_v<R>, sizeof(R) * 8,
+                                    o);
+        }
+      }
       throw_bad_result(function, type_name<R>(), o);
     }
   }

@@ -78,6 +78,10 @@ class FunctionEntry {
 std::string arity_mismatch(std::size_t expected, std::size_t got);
 std::string argument_mismatch(std::size_t index, const std::string& expected,
                               const msgpack::object& got);
+/// An integer argument that does not fit its integral parameter: says what
+/// fits and what came.
+std::string argument_out_of_range(std::size_t index, const std::string& expected, bool is_signed,
+                                  std::size_t bits, const msgpack::object& got);
 void describe_exception(std::exception_ptr e, InvokeFailure& failure) noexcept;
 
 template <class F>
@@ -155,6 +159,13 @@ class TypedEntry final : public FunctionEntry {
       o.convert(value);
       return true;
     } catch (const std::exception&) {
+      if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+        if (is_integer(o)) {
+          failure.message =
+              argument_out_of_range(I + 1, type_name<T>(), std::is_signed_v<T>, sizeof(T) * 8, o);
+          return false;
+        }
+      }
       failure.message = argument_mismatch(I + 1, type_name<T>(), o);
       return false;
     }
