@@ -37,6 +37,8 @@ struct NoEvents final : fly::net::PeerEvents, fly::net::CallHandler {
   void on_closed(const std::shared_ptr<fly::detail::Peer>&, const fly::net::CloseInfo&) override {}
   void on_call(const std::shared_ptr<fly::detail::Peer>&, const fly::wire::CallView&) override {}
   void on_cancel(const std::shared_ptr<fly::detail::Peer>&, std::uint64_t) override {}
+  void on_connection_closed(const std::shared_ptr<fly::detail::Peer>&,
+                            const std::string&) override {}
 };
 
 std::shared_ptr<fly::detail::Peer> idle_peer(const std::string& name, const std::string& region) {
