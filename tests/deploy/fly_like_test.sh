@@ -128,13 +128,13 @@ http_get() {
     "${ADDR[$1]}" "$2"
 }
 healthy_with() { http_get "$1" /health | grep -q "^HTTP/1.1 200" && http_get "$1" /health | grep -q "\"peers\":$2"; }
-# `flyrpc call` from inside machine $1, with the machine's environment, as
-# from `fly ssh console`. Explicit --seeds (the machine's own node): the
-# CLI finding the cluster from FLY_APP_NAME by itself is another change.
+# A bare `flyrpc call` from inside machine $1, with nothing but the machine's
+# environment, as from `fly ssh console`: the CLI finds the cluster itself,
+# through the AAAA records of <FLY_APP_NAME>.internal.
 call_from() {
   local m=$1; shift
   # shellcheck disable=SC2046
-  ip netns exec "$P$m" env -i $(machine_env "$m") "$CLI" call --seeds "[${ADDR[$m]}]:4370" "$@"
+  ip netns exec "$P$m" env -i $(machine_env "$m") "$CLI" call "$@"
 }
 
 step "the entrypoint refuses to start without the cookie secret"
