@@ -38,6 +38,23 @@ TEST(NodeCli, EveryBadNumberIsUsageNamingTheOption) {
   }
 }
 
+// The tool honours FLY_RPC_LOG_LEVEL as the library does, and refuses garbage
+// in it with an error naming the variable.
+TEST(NodeCli, LogLevelVariableIsAppliedAndChecked) {
+  auto bad = clitest::flyrpc({"region"}, {{"FLY_RPC_LOG_LEVEL", "loud"}}, 5s);
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(bad.err.find("FLY_RPC_LOG_LEVEL"), std::string::npos) << bad.err;
+  auto r = clitest::flyrpc(
+      {"call", "--seeds", "127.0.0.1:1", "--timeout", "300", "--region", "syd", "Kernel.node"},
+      {{"FLY_RPC_COOKIE", "c"}, {"FLY_RPC_LOG_LEVEL", "info"}}, 10s);
+  EXPECT_EQ(r.exit_code, 7) << r.err;
+  EXPECT_NE(r.err.find("[info]"), std::string::npos) << "info lines expected: " << r.err;
+  auto silent = clitest::flyrpc(
+      {"call", "--seeds", "127.0.0.1:1", "--timeout", "300", "--region", "syd", "Kernel.node"},
+      {{"FLY_RPC_COOKIE", "c"}}, 10s);
+  EXPECT_EQ(silent.err.find("[info]"), std::string::npos) << silent.err;
+}
+
 TEST(NodeCli, ListenTakesAHostNameResolvedAtStartUp) {
   auto node = flytest::Process::spawn(
       {FLYRPC_CLI_PATH, "node", "--name", "named-1", "--region", "syd", "--listen", "localhost:0"},

@@ -11,9 +11,11 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <vector>
 
+#include "base/log.hpp"
 #include "commands.hpp"
 #include "fly/errors.hpp"
 #include "fly/version.hpp"
@@ -21,7 +23,7 @@
 int main(int argc, char** argv) {
   // Logs go to stderr: stdout carries the commands' output (JSON, tables).
   // Tools are quiet by default; `flyrpc node` logs at info. SPDLOG_LEVEL
-  // (e.g. SPDLOG_LEVEL=debug) overrides both.
+  // (e.g. SPDLOG_LEVEL=debug), then FLY_RPC_LOG_LEVEL, override both.
   spdlog::set_default_logger(spdlog::stderr_color_mt("flyrpc"));
   spdlog::set_level(spdlog::level::warn);
 
@@ -47,6 +49,17 @@ int main(int argc, char** argv) {
   }
   if (app.got_subcommand("node")) spdlog::set_level(spdlog::level::info);
   spdlog::cfg::load_env_levels();
+  if (const char* level = std::getenv("FLY_RPC_LOG_LEVEL"); level != nullptr && *level != '\0') {
+    const auto parsed = fly::log::parse_level(level);
+    if (!parsed) {
+      std::fprintf(stderr,
+                   "flyrpc: FLY_RPC_LOG_LEVEL: '%s' is not a log level (trace, debug, "
+                   "info, warn, error, critical, off)\n",
+                   level);
+      return 2;
+    }
+    spdlog::set_level(*parsed);
+  }
   try {
     for (auto& [sub, run] : commands) {
       if (sub->parsed()) return run();
