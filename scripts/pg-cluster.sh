@@ -47,6 +47,7 @@ max_wal_senders = 10
 hot_standby = on
 hot_standby_feedback = on
 wal_receiver_status_interval = 1s
+wal_retrieve_retry_interval = 100ms
 shared_buffers = 32MB
 max_connections = 60
 shared_preload_libraries = 'pg_stat_statements'

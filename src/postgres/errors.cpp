@@ -5,10 +5,14 @@
 namespace fly::postgres {
 
 namespace {
-// Class 08 is "connection exception"; an empty SQLSTATE is a client-side
-// failure (refused, lost, timed out) — the server was not reached.
+// Class 08 is "connection exception", 57P01-57P03 a server shutting down or
+// starting; an empty SQLSTATE is a client-side failure (refused, lost, timed
+// out). In all of these the server could not do the work.
 fly::Errc classify(const std::string& sqlstate) {
-  if (sqlstate.empty() || sqlstate.rfind("08", 0) == 0) return fly::Errc::unavailable;
+  if (sqlstate.empty() || sqlstate.rfind("08", 0) == 0 || sqlstate == "57P01" ||
+      sqlstate == "57P02" || sqlstate == "57P03") {
+    return fly::Errc::unavailable;
+  }
   return fly::Errc::remote_error;
 }
 std::string with_state(const std::string& sqlstate, const std::string& message) {

@@ -30,8 +30,9 @@ class Error : public fly::Error {
 };
 
 /// A statement, a transaction or a connection failed. code() is
-/// fly::Errc::unavailable when the server could not be reached (sqlstate()
-/// empty or class 08), fly::Errc::remote_error otherwise.
+/// fly::Errc::unavailable when the server could not be reached or is going
+/// away (sqlstate() empty, class 08, 57P01-57P03), fly::Errc::remote_error
+/// otherwise.
 class DatabaseError : public Error {
  public:
   DatabaseError(std::string sqlstate, const std::string& message);

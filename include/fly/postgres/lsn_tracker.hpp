@@ -93,10 +93,9 @@ class LsnTracker {
   std::atomic<std::uint64_t> replayed_{0};
   std::atomic<bool> not_replica_{false};
 
-  std::mutex mu_;  // guards polling_, waiting_ and conn_ handover; stats_ under stats_mu_
+  std::mutex mu_;  // guards polling_ and the handover of conn_; stats_ is under stats_mu_
   std::condition_variable cv_;
-  bool polling_ = false;  // a leader is polling (owns conn_)
-  std::size_t waiting_ = 0;
+  bool polling_ = false;  // a leader is polling (it alone uses conn_)
   std::unique_ptr<Connection> conn_;
 
   mutable std::mutex stats_mu_;

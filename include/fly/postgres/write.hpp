@@ -117,8 +117,12 @@ auto make_write_function(Database& db, F fn, std::tuple<Connection&, A...>*) {
   };
 }
 
+template <class... T>
+struct last_is_write_options : std::false_type {};
 template <class T>
-struct is_write_options : std::is_same<std::remove_cvref_t<T>, WriteOptions> {};
+struct last_is_write_options<T> : std::is_same<std::remove_cvref_t<T>, WriteOptions> {};
+template <class T, class U, class... Rest>
+struct last_is_write_options<T, U, Rest...> : last_is_write_options<U, Rest...> {};
 
 }  // namespace detail
 
@@ -140,9 +144,7 @@ void expose_write(fly::Node& node, Database& db, std::string function, F fn) {
 /// arguments. Returns the function's result.
 template <class R, class... Args>
 R write_and_wait(fly::Node& node, Database& db, std::string_view function, Args&&... args) {
-  if constexpr (sizeof...(Args) > 0 &&
-                detail::is_write_options<
-                    std::tuple_element_t<sizeof...(Args) - 1, std::tuple<Args...>>>::value) {
+  if constexpr (detail::last_is_write_options<Args...>::value) {
     auto all = std::forward_as_tuple(std::forward<Args>(args)...);
     const WriteOptions options = std::get<sizeof...(Args) - 1>(all);
     return [&]<std::size_t... I>(std::index_sequence<I...>)->R {
