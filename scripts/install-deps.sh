@@ -31,6 +31,7 @@ test_pkgs=(
   openssl              # the openssl command: the TLS tests make their CA and certificates (tests/tls)
   clang-format         # make format-check (CI): the tree stays clang-formatted
   postgresql-15        # a real primary + hot standbys for the postgres tests (scripts/pg-cluster.sh)
+  libcpp-httplib-dev   # cpp-httplib: the HTTP server of examples/todo_regions, driven by its test
 )
 fuzz_pkgs=(clang libclang-rt-14-dev)
 # The peers of the cross-system benchmark (bench/run.sh, bench/harness): only
