@@ -128,9 +128,11 @@ void LsnTracker::wait_for(Lsn target, std::chrono::milliseconds timeout) {
         }
         std::this_thread::sleep_for(std::min<Clock::duration>(interval, deadline - now));
       }
-    } catch (const DatabaseError&) {
+    } catch (...) {
+      // The replay position cannot be read (DatabaseError, or worse): hand
+      // the polling over, reconnect on the next poll, and tell this waiter.
       lock.lock();
-      conn_.reset();  // reconnect on the next poll
+      conn_.reset();
       polling_ = false;
       cv_.notify_all();
       lock.unlock();

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <thread>
+#include <vector>
 
 #include "pg_regions.hpp"
 
@@ -106,6 +107,39 @@ TEST_F(ReadYourWrites, PlainRpcPrimaryReadsStaleRows) {
   std::printf("rpc_primary without a wait: stale reads lax %d/%d, hkg %d/%d\n", from_lax.stale,
               from_lax.writes, from_hkg.stale, from_hkg.writes);
   EXPECT_GT(from_lax.stale + from_hkg.stale, 0);
+}
+
+// Many threads of one node wait on one tracker at once: one of them polls for
+// all (leader/follower), and every read still finds its row.
+TEST_F(ReadYourWrites, ConcurrentWritersOfOneNodeShareTheTracker) {
+  constexpr int kThreads = 4;
+  constexpr int kEach = 150;
+  const auto before = lax_db->tracker().stats();
+  std::atomic<int> stale{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      fly::postgres::Connection reader(PgCluster::get()->url("replica1"));
+      for (int i = 0; i < kEach; ++i) {
+        try {
+          const auto id = write_and_wait<std::int64_t>(
+              *lax, *lax_db, "Todo.add", "lax", "t" + std::to_string(t) + "-" + std::to_string(i));
+          if (reader.exec("SELECT 1 FROM todos WHERE id = $1", id).rows() != 1) ++stale;
+        } catch (const std::exception& e) {
+          ++failed;
+          std::printf("write failed: %s\n", e.what());
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(stale.load(), 0);
+  EXPECT_EQ(failed.load(), 0);
+  const auto after = lax_db->tracker().stats();
+  EXPECT_EQ(after.waits - before.waits, static_cast<std::uint64_t>(kThreads * kEach));
+  std::printf("%d threads x %d writes: %llu polls, %llu fast path\n", kThreads, kEach,
+              static_cast<unsigned long long>(after.polls - before.polls),
+              static_cast<unsigned long long>(after.fast_path - before.fast_path));
 }
 
 TEST_F(ReadYourWrites, APrimaryRegionNodeNeverWaits) {
