@@ -17,7 +17,9 @@
 # thrown away. pg_stat_statements is loaded on every server so that tests can
 # count the queries each one ran.
 #
-# Environment: PG_BIN (default /usr/lib/postgresql/15/bin).
+# Environment: PG_BIN (default /usr/lib/postgresql/15/bin); PG_CLUSTER_OWNER_PID:
+# a process whose death stops the cluster (a watcher polls it every second),
+# so that a test that crashes does not leave three servers running.
 set -euo pipefail
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -98,7 +100,17 @@ cmd_start() {
   for _ in $(seq 1 300); do
     n=$(as_pg "$PG_BIN/psql" -h 127.0.0.1 -p "$pp" -U postgres -qAt -c \
       "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")
-    [[ $n == 2 ]] && { cat "$DIR/ports"; return; }
+    if [[ $n == 2 ]]; then
+      if [[ -n ${PG_CLUSTER_OWNER_PID:-} ]]; then
+        local owner=$PG_CLUSTER_OWNER_PID self
+        self=$(realpath "$0")
+        (while kill -0 "$owner" 2>/dev/null && [[ -d $DIR ]]; do sleep 1; done
+         "$self" stop "$DIR") </dev/null >/dev/null 2>&1 &
+        disown
+      fi
+      cat "$DIR/ports"
+      return
+    fi
     sleep 0.05
   done
   die "the standbys did not start streaming within 15 s"

@@ -71,7 +71,9 @@ void PgCluster::start_shared() {
   }
   auto c = std::make_unique<PgCluster>();
   c->dir_ = tmpl;
-  auto r = run({kScript, "start", c->dir_}, {}, {}, std::chrono::seconds(120));
+  // The cluster stops by itself if this process dies without tearing down.
+  auto r = run({kScript, "start", c->dir_}, {{"PG_CLUSTER_OWNER_PID", std::to_string(::getpid())}},
+               {}, std::chrono::seconds(120));
   if (r.exit_code != 0) {
     error() =
         "scripts/pg-cluster.sh start failed (exit " + std::to_string(r.exit_code) + "): " + r.err;
