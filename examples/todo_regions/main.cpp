@@ -14,6 +14,8 @@
 // regions on one machine against a real primary and two replicas.
 #include <httplib.h>
 #include <signal.h>
+#include <spdlog/cfg/env.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cstdio>
@@ -47,6 +49,12 @@ void reply_error(httplib::Response& res, int status, const std::string& what) {
 }  // namespace
 
 int main() try {
+  // Info by default, SPDLOG_LEVEL to change it (README "Environment").
+  // set_level also creates spdlog's registry in this thread before the
+  // node's threads log: libspdlog is not built with TSan, which would report
+  // its lazy creation from two threads as a race.
+  spdlog::set_level(spdlog::level::info);
+  spdlog::cfg::load_env_levels();
   // Signals go to the thread that waits for them, not to the HTTP threads.
   sigset_t signals;
   sigemptyset(&signals);

@@ -93,13 +93,17 @@ TEST_F(TodoRegionsExample, APostIsListedByTheNextGetInTheSameRegion) {
   // Ready: each region can post (it sees syd) and read (the table replicated).
   for (Service* s : {&syd, &lax, &hkg}) {
     auto c = client(*s);
-    ASSERT_EVENTUALLY(([&] {
-                        auto r = c->Post("/todos", "title=ready-" + s->region,
-                                         "application/x-www-form-urlencoded");
-                        return r && r->status == 201;
-                      }()),
-                      15000)
-        << s->region << ": " << s->process->stderr_text();
+    std::string last;
+    ASSERT_TRUE(eventually(
+        [&] {
+          auto r =
+              c->Post("/todos", "title=ready-" + s->region, "application/x-www-form-urlencoded");
+          last = r ? std::to_string(r->status) + " " + r->body : httplib::to_string(r.error());
+          return r && r->status == 201;
+        },
+        15s))
+        << s->region << ": last answer " << last << "\n"
+        << s->process->stderr_text();
   }
 
   constexpr int kPosts = 100;
