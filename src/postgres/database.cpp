@@ -74,7 +74,16 @@ Database::Database(DatabaseOptions options)
     read_only = [](Connection& c) { c.exec("SET default_transaction_read_only = on"); };
   }
   reader_ = std::make_unique<ConnectionPool>(url_, options_.pool_size, std::move(read_only));
-  writer_ = std::make_unique<ConnectionPool>(url_, options_.pool_size);
+  // A write's position is read after its COMMIT returns; with
+  // synchronous_commit = off the commit record may not be written yet then,
+  // and a replica could reach the position without the write. Writer
+  // sessions configured so (server, database, role or URL) commit with
+  // `local` instead: flushed here, no wait for standbys.
+  writer_ = std::make_unique<ConnectionPool>(url_, options_.pool_size, [](Connection& c) {
+    if (c.exec("SELECT current_setting('synchronous_commit')").text(0, 0) == "off") {
+      c.exec("SET synchronous_commit = local");
+    }
+  });
   tracker_ = LsnTracker::shared(url_, options_.tracker);
 }
 

@@ -188,6 +188,17 @@ TEST_F(ReadYourWrites, DevelopmentReaderIsReadOnly) {
             "INSERT 0 1");
 }
 
+// With synchronous_commit = off, COMMIT returns before its record is written,
+// so the position read after it could precede the write: writer sessions
+// commit with `local` instead. Reader sessions keep what they were given.
+TEST_F(ReadYourWrites, WriterSessionsNeverCommitAsynchronously) {
+  fly::postgres::DatabaseOptions o;
+  o.url = PgCluster::get()->url("primary") + "?options=-c%20synchronous_commit%3Doff";
+  Database db(o);
+  EXPECT_EQ(db.writer().acquire()->exec("SHOW synchronous_commit").text(0, 0), "local");
+  EXPECT_EQ(db.reader().acquire()->exec("SHOW synchronous_commit").text(0, 0), "off");
+}
+
 TEST_F(ReadYourWrites, OneTrackerPerDatabasePerProcess) {
   fly::postgres::DatabaseOptions o;
   o.url = PgCluster::get()->url("replica1");
