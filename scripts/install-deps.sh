@@ -20,6 +20,7 @@ build_pkgs=(
   nlohmann-json3-dev   # JSON for CLI input/output
   libgtest-dev libgmock-dev
   libbenchmark-dev     # Google Benchmark: micro-benchmarks
+  libpq-dev            # libpq: the postgres component (flyrpc::postgres)
 )
 test_pkgs=(
   dnsmasq-base         # a real DNS server for discovery tests (binary only, no service)
@@ -29,6 +30,8 @@ test_pkgs=(
   nftables             # nft: packet loss and partitions in the reliability (fault) tests
   openssl              # the openssl command: the TLS tests make their CA and certificates (tests/tls)
   clang-format         # make format-check (CI): the tree stays clang-formatted
+  postgresql-15        # a real primary + hot standbys for the postgres tests (scripts/pg-cluster.sh)
+  libcpp-httplib-dev   # cpp-httplib: the HTTP server of examples/todo_regions, driven by its test
 )
 fuzz_pkgs=(clang libclang-rt-14-dev)
 # The peers of the cross-system benchmark (bench/run.sh, bench/harness): only
