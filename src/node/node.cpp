@@ -189,7 +189,14 @@ NodeInfo to_info(const cluster::Member& m) {
 
 Node::Node(NodeOptions options) {
   node::check_options(options);
-  if (options.logger) log::set(options.logger);
+  // The logger is made here, on the constructing thread, not lazily by the
+  // first I/O thread to log: spdlog's registry (an uninstrumented library)
+  // is then never first touched by two threads at once.
+  if (options.logger) {
+    log::set(options.logger);
+  } else {
+    (void)log::get();
+  }
   core_ = std::make_unique<detail::NodeCore>(std::move(options));
   cluster::ClusterSettings settings = cluster_settings(core_->options);
   settings.metrics = &core_->metrics;
