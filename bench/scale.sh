@@ -16,6 +16,7 @@
 #
 # Usage: bench/scale.sh [-n N[,N...]] [--idle-s S] [--erlang] [--out FILE]
 #                       [--bin build/bin/flyrpc] [--timeout-s S] [--no-verify]
+#                       [--no-flyrpc]   (only the Erlang rows)
 # Everything it starts is killed on exit (trap). Loopback only.
 set -euo pipefail
 
@@ -23,6 +24,7 @@ SIZES="32"
 IDLE_S=10
 ERLANG=0
 VERIFY=1
+FLYRPC=1
 TIMEOUT_S=120
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
@@ -38,6 +40,7 @@ while [[ $# -gt 0 ]]; do
     --timeout-s) TIMEOUT_S="${2:?}"; shift 2 ;;
     --erlang) ERLANG=1; shift ;;
     --no-verify) VERIFY=0; shift ;;
+    --no-flyrpc) FLYRPC=0; shift ;;
     --out) OUT="${2:?}"; shift 2 ;;
     --bin) BIN="${2:?}"; shift 2 ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
@@ -69,16 +72,17 @@ trap 'exit 130' INT TERM
 
 now_ms() { date +%s%3N; }
 
-# Sum of the run time (ns) of every thread of each pid: one line per pid.
+# Sum of the run time (ns) of every thread of each pid: one line per pid
+# (0 for a pid that is gone, so the lines stay one per node).
 cpu_ns() {
   local p
   for p in "$@"; do
-    cat /proc/"$p"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {print s + 0}'
+    { cat /proc/"$p"/task/*/schedstat 2>/dev/null || true; } | awk '{s += $1} END {print s + 0}'
   done
 }
 rss_kib() {
   local p
-  for p in "$@"; do awk '/^VmRSS:/ {print $2}' /proc/"$p"/status 2>/dev/null || echo 0; done
+  for p in "$@"; do { cat /proc/"$p"/status 2>/dev/null || true; } | awk '/^VmRSS:/ {k = $2} END {print k + 0}'; done
 }
 # median and max of numbers on stdin, as "median max"
 med_max() { sort -g | awk '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print m, v[NR]}'; }
@@ -193,11 +197,12 @@ run_erlang() {
   local n=$1 i
   NODE_PIDS=()
   echo "== Erlang distribution, $n nodes" >&2
-  # Each node pings the seed, then reports the time its nodes() first held
+  # Each node pings the seed (again while it says pang: a loaded seed misses
+  # some of a burst of connects), then reports the time its nodes() first held
   # n-1 others and stops polling (so the idle window measures the runtime).
   local eval_seed="io:format(\"listening~n\"), receive never -> ok end."
   local eval_node
-  eval_node="pong = net_adm:ping('e0@localhost'), W = fun L() -> case length(nodes()) >= $((n - 1)) of true -> io:format(\"converged ~p~n\", [os:system_time(millisecond)]); false -> timer:sleep(20), L() end end, W(), receive never -> ok end."
+  eval_node="P = fun Ping(0) -> halt(3); Ping(K) -> case net_adm:ping('e0@localhost') of pong -> ok; pang -> timer:sleep(100), Ping(K - 1) end end, P(100), W = fun L() -> case length(nodes()) >= $((n - 1)) of true -> io:format(\"converged ~p~n\", [os:system_time(millisecond)]); false -> timer:sleep(20), L() end end, W(), receive never -> ok end."
   local eopts=(-setcookie scale-bench -noshell -kernel inet_dist_use_interface '{127,0,0,1}')
   ERL_EPMD_ADDRESS=127.0.0.1 erl -sname e0@localhost "${eopts[@]}" -eval "$eval_seed" >"$WORK/e0.log" 2>&1 &
   PIDS+=($!) NODE_PIDS+=($!)
@@ -261,7 +266,7 @@ run_erlang() {
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for n in ${SIZES//,/ }; do
-  run_flyrpc "$n"
+  [[ $FLYRPC == 1 ]] && run_flyrpc "$n"
   [[ $ERLANG == 1 ]] && run_erlang "$n"
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
