@@ -58,6 +58,7 @@ if [[ $ERLANG == 1 ]] && ! command -v erl >/dev/null; then
 fi
 
 WORK="$(mktemp -d /tmp/flyrpc-scale.XXXXXX)"
+export ERL_CRASH_DUMP="$WORK/erl_crash.dump"  # not in the caller's directory
 PIDS=()
 cleanup() {
   local p
@@ -275,7 +276,7 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
   echo "# Scale: N nodes on one machine"
   echo
   echo "Written by \`bench/scale.sh -n $SIZES$([[ $ERLANG == 1 ]] && echo ' --erlang')\` on $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores,"
-  echo "$(uname -r), flyrpc $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')."
+  echo "$(uname -r), flyrpc $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')."
   echo "Load average (1/5/15 min) before: $LOAD_BEFORE; after: $LOAD_AFTER."
   echo
   echo "Loopback, 8 regions, every node seeded with node 0 only. Convergence: from the"
