@@ -17,6 +17,7 @@
 # Usage: bench/scale.sh [-n N[,N...]] [--idle-s S] [--erlang] [--out FILE]
 #                       [--bin build/bin/flyrpc] [--timeout-s S] [--no-verify]
 #                       [--no-flyrpc]   (only the Erlang rows)
+#                       [--keep-logs DIR] (each node's stdout/stderr, copied there)
 # Everything it starts is killed on exit (trap). Loopback only.
 set -euo pipefail
 
@@ -25,6 +26,7 @@ IDLE_S=10
 ERLANG=0
 VERIFY=1
 FLYRPC=1
+KEEP_LOGS=""
 TIMEOUT_S=120
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
@@ -41,6 +43,7 @@ while [[ $# -gt 0 ]]; do
     --erlang) ERLANG=1; shift ;;
     --no-verify) VERIFY=0; shift ;;
     --no-flyrpc) FLYRPC=0; shift ;;
+    --keep-logs) KEEP_LOGS="${2:?}"; shift 2 ;;
     --out) OUT="${2:?}"; shift 2 ;;
     --bin) BIN="${2:?}"; shift 2 ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
@@ -192,6 +195,9 @@ run_flyrpc() {
   for p in "${NODE_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${NODE_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   PIDS=()
+  if [[ -n "$KEEP_LOGS" ]]; then
+    mkdir -p "$KEEP_LOGS/flyrpc-$n" && cp "$WORK"/n*.log "$WORK"/n*.err "$KEEP_LOGS/flyrpc-$n/"
+  fi
 }
 
 run_erlang() {
