@@ -1,5 +1,7 @@
 #include "net/peer.hpp"
 
+#include "net/heartbeat_tick.hpp"
+
 #include <asio/bind_executor.hpp>
 #include <asio/post.hpp>
 #include <asio/write.hpp>
@@ -50,6 +52,14 @@ asio::io_context::executor_type io_executor_of(asio::ip::tcp::socket& socket) {
   const auto* ex = executor.target<asio::io_context::executor_type>();
   if (ex == nullptr) throw std::logic_error("flyrpc: a peer's socket must run on an io_context");
   return *ex;
+}
+
+// How often a connection's timer looks at it: twice per heartbeat interval
+// (or per handshake timeout, if shorter), so that a timeout is seen at most
+// half an interval late.
+std::chrono::milliseconds tick_of(const net::PeerSettings& s) {
+  return std::max(std::chrono::milliseconds(10),
+                  std::min(s.heartbeat_interval, s.handshake_timeout) / 2);
 }
 }  // namespace
 
@@ -685,10 +695,9 @@ void Peer::protocol_error(const std::string& what) {
 }
 
 void Peer::arm_timer() {
-  const auto tick =
-      std::max(std::chrono::milliseconds(10),
-               std::min(settings_.heartbeat_interval, settings_.handshake_timeout) / 2);
-  timer_.expires_after(tick);
+  const auto tick = tick_of(settings_);
+  // On the process's shared grid: one reactor wake-up per tick for all peers.
+  timer_.expires_at(net::next_heartbeat_tick(Clock::now(), tick, net::heartbeat_phase(tick)));
   timer_.async_wait([self = shared_from_this()](const asio::error_code& ec) {
     if (!ec) self->on_tick();
   });
@@ -720,7 +729,11 @@ void Peer::on_tick() {
       return;
     }
     const Clock::time_point sent{Clock::duration(last_send_.load(std::memory_order_relaxed))};
-    if (now - sent >= settings_.heartbeat_interval) {
+    // Ticks come every interval/2 (or faster); a PING is due at the first tick
+    // that is at least 3/4 of the interval after the last frame sent, so on an
+    // idle connection it leaves every interval, on the grid, not on every
+    // other tick nor a tick late because the last write finished after it.
+    if (now - sent >= settings_.heartbeat_interval - tick_of(settings_) / 2) {
       // Counts as sent at once, so that a slow write does not queue a
       // second PING; the write itself refreshes it.
       last_send_.store(now.time_since_epoch().count(), std::memory_order_relaxed);

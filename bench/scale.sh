@@ -1,0 +1,299 @@
+#!/usr/bin/env bash
+# bench/scale.sh: what a cluster of N `flyrpc node` processes on one machine
+# costs. Starts N nodes on loopback (8 regions, every node seeded with node 0
+# only), then measures
+#   convergence  time from the last process start until EVERY node's own
+#                membership (its up/down event stream) lists the N-1 others;
+#                afterwards each node's table is checked with
+#                `flyrpc nodes --seeds <that node>` (its Fly.nodes built-in);
+#   connections  established TCP connections between the nodes (ss);
+#   idle CPU     CPU per node over an idle window, % of one core (run time of
+#                all threads from /proc/<pid>/task/*/schedstat, ns precision;
+#                utime+stime ticks are 10 ms, too coarse for one node);
+#   RSS          per node (/proc/<pid>/status VmRSS).
+# With --erlang, the same for N BEAM nodes (erl -sname on loopback, each
+# net_adm:ping-ing one seed; distribution's default full mesh).
+#
+# Usage: bench/scale.sh [-n N[,N...]] [--idle-s S] [--erlang] [--out FILE]
+#                       [--bin build/bin/flyrpc] [--timeout-s S] [--no-verify]
+#                       [--no-flyrpc]   (only the Erlang rows)
+#                       [--keep-logs DIR] (each node's stdout/stderr, copied there)
+# Everything it starts is killed on exit (trap). Loopback only.
+set -euo pipefail
+
+SIZES="32"
+IDLE_S=10
+ERLANG=0
+VERIFY=1
+FLYRPC=1
+KEEP_LOGS=""
+TIMEOUT_S=120
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$HERE/.." && pwd)"
+BIN="$ROOT/build/bin/flyrpc"
+OUT="$HERE/results/scale.md"
+REGIONS=(ams cdg dfw fra iad lhr nrt syd)
+
+die() { echo "scale.sh: $*" >&2; exit 2; }
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    -n) SIZES="${2:?-n needs a number}"; shift 2 ;;
+    --idle-s) IDLE_S="${2:?}"; shift 2 ;;
+    --timeout-s) TIMEOUT_S="${2:?}"; shift 2 ;;
+    --erlang) ERLANG=1; shift ;;
+    --no-verify) VERIFY=0; shift ;;
+    --no-flyrpc) FLYRPC=0; shift ;;
+    --keep-logs) KEEP_LOGS="${2:?}"; shift 2 ;;
+    --out) OUT="${2:?}"; shift 2 ;;
+    --bin) BIN="${2:?}"; shift 2 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    *) die "unknown argument '$1' (see --help)" ;;
+  esac
+done
+for n in ${SIZES//,/ }; do
+  [[ "$n" =~ ^[0-9]+$ && "$n" -ge 2 && "$n" -le 1024 ]] || die "-n: '$n' is not a node count in 2..1024"
+done
+[[ "$IDLE_S" =~ ^[0-9]+$ && "$IDLE_S" -ge 1 ]] || die "--idle-s: '$IDLE_S' is not a number of seconds >= 1"
+[[ "$TIMEOUT_S" =~ ^[0-9]+$ && "$TIMEOUT_S" -ge 5 ]] || die "--timeout-s: '$TIMEOUT_S' is not a number of seconds >= 5"
+[[ -x "$BIN" ]] || die "no flyrpc binary at $BIN (build the 'flyrpc' target or pass --bin)"
+if [[ $ERLANG == 1 ]] && ! command -v erl >/dev/null; then
+  die "--erlang: no erl on PATH (scripts/install-deps.sh bench installs erlang-nox)"
+fi
+
+WORK="$(mktemp -d /tmp/flyrpc-scale.XXXXXX)"
+export ERL_CRASH_DUMP="$WORK/erl_crash.dump"  # not in the caller's directory
+PIDS=()
+cleanup() {
+  local p
+  for p in "${PIDS[@]:-}"; do [[ -n "$p" ]] && kill -TERM "$p" 2>/dev/null || true; done
+  sleep 0.5
+  for p in "${PIDS[@]:-}"; do [[ -n "$p" ]] && kill -KILL "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+now_ms() { date +%s%3N; }
+
+# Sum of the run time (ns) of every thread of each pid: one line per pid
+# (0 for a pid that is gone, so the lines stay one per node).
+cpu_ns() {
+  local p
+  for p in "$@"; do
+    { cat /proc/"$p"/task/*/schedstat 2>/dev/null || true; } | awk '{s += $1} END {print s + 0}'
+  done
+}
+rss_kib() {
+  local p
+  for p in "$@"; do { cat /proc/"$p"/status 2>/dev/null || true; } | awk '/^VmRSS:/ {k = $2} END {print k + 0}'; done
+}
+# median and max of numbers on stdin, as "median max"
+med_max() { sort -g | awk '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print m, v[NR]}'; }
+
+# Start node i; prints its port once it listens.
+start_node() {
+  local i=$1 seed=$2 log="$WORK/n$1.log"
+  local args=(node --name "s$i" --region "${REGIONS[$((i % 8))]}" --primary ams --listen 127.0.0.1:0)
+  [[ -n "$seed" ]] && args+=(--seeds "$seed")
+  FLY_RPC_COOKIE=scale-bench "$BIN" "${args[@]}" >"$log" 2>"$WORK/n$i.err" &
+  PIDS+=($!)
+  NODE_PIDS+=($!)
+}
+port_of() {  # waits for node i's "listening" line
+  local i=$1 deadline=$(($(now_ms) + 20000)) line
+  while :; do
+    line=$(grep -m1 '^listening ' "$WORK/n$i.log" 2>/dev/null || true)
+    if [[ -n "$line" ]]; then
+      line=${line#listening }
+      line=${line%% *}
+      echo "${line##*:}"
+      return
+    fi
+    [[ $(now_ms) -lt $deadline ]] || die "node s$i did not listen within 20 s: $(cat "$WORK/n$i.err")"
+    sleep 0.05
+  done
+}
+# How many nodes' own views list all n-1 others (up minus down per name).
+converged_count() {
+  local n=$1
+  awk -v want=$((n - 1)) '
+    FNR == 1 { if (NR > 1) finish(); delete up }
+    $1 == "up" { up[$2] = 1 }
+    $1 == "down" { delete up[$2] }
+    function finish(  k, c) { c = 0; for (k in up) c++; if (c >= want) ok++ }
+    END { finish(); print ok + 0 }' "$WORK"/n*.log
+}
+
+RESULT_ROWS=()
+run_flyrpc() {
+  local n=$1 i
+  NODE_PIDS=()
+  rm -f "$WORK"/n*.log "$WORK"/n*.err
+  echo "== flyrpc, $n nodes" >&2
+  start_node 0 ""
+  local seed_port
+  seed_port=$(port_of 0)
+  for ((i = 1; i < n; i++)); do start_node "$i" "127.0.0.1:$seed_port"; done
+  local t_last
+  t_last=$(now_ms)
+  local ports=("$seed_port")
+  for ((i = 1; i < n; i++)); do ports+=("$(port_of "$i")"); done
+  local deadline=$((t_last + TIMEOUT_S * 1000)) ok=0 t_conv=""
+  while :; do
+    ok=$(converged_count "$n")
+    if [[ $ok -ge $n ]]; then t_conv=$(($(now_ms) - t_last)); break; fi
+    if [[ $(now_ms) -ge $deadline ]]; then break; fi
+    sleep 0.05
+  done
+  local conv
+  if [[ -n "$t_conv" ]]; then conv=$(awk -v m="$t_conv" 'BEGIN {printf "%.2f s", m / 1000}')
+  else conv="not within ${TIMEOUT_S} s ($ok/$n nodes complete)"; fi
+  echo "   convergence: $conv" >&2
+
+  # Idle: let the joins' echoes settle, then a window with nothing to do.
+  sleep 2
+  local before after
+  mapfile -t before < <(cpu_ns "${NODE_PIDS[@]}")
+  local t0 t1
+  t0=$(date +%s%N)
+  sleep "$IDLE_S"
+  mapfile -t after < <(cpu_ns "${NODE_PIDS[@]}")
+  t1=$(date +%s%N)
+  local cpu_lines=""
+  for ((i = 0; i < n; i++)); do
+    cpu_lines+=$(awk -v a="${after[$i]}" -v b="${before[$i]}" -v w=$((t1 - t0)) \
+      'BEGIN {printf "%.4f", 100 * (a - b) / w}')$'\n'
+  done
+  local cpu_med cpu_max
+  read -r cpu_med cpu_max < <(printf '%s' "$cpu_lines" | med_max)
+  local cpu_sum
+  cpu_sum=$(printf '%s' "$cpu_lines" | awk '{s += $1} END {printf "%.1f", s}')
+  local rss_med rss_max
+  read -r rss_med rss_max < <(rss_kib "${NODE_PIDS[@]}" | med_max)
+  # Connections: count each once, at its accepting end (local port = a node's).
+  local conns
+  conns=$(ss -tnH state established 2>/dev/null | awk -v ports="${ports[*]}" '
+    BEGIN { split(ports, p, " "); for (k in p) want[p[k]] = 1 }
+    { n = split($3, a, ":"); if (a[n] in want) c++ } END { print c + 0 }')
+  echo "   connections $conns (full mesh $((n * (n - 1) / 2))), idle CPU median ${cpu_med}% max ${cpu_max}% (sum ${cpu_sum}%), RSS median ${rss_med} KiB max ${rss_max} KiB" >&2
+
+  local verified="skipped"
+  if [[ $VERIFY == 1 ]]; then
+    # Each node's own table, through its Fly.nodes built-in (one hidden
+    # client at a time, so the check itself does not load the cluster).
+    local good=0 rows
+    for ((i = 0; i < n; i++)); do
+      rows=$(FLY_RPC_COOKIE=scale-bench timeout 30 "$BIN" nodes --seeds "127.0.0.1:${ports[$i]}" \
+        --json --timeout 10000 2>/dev/null | grep -o '"name"' | wc -l || true)
+      [[ "$rows" -eq "$n" ]] && good=$((good + 1))
+    done
+    verified="$good/$n"
+    echo "   flyrpc nodes: $verified nodes list all $n" >&2
+  fi
+  RESULT_ROWS+=("| flyrpc | $n | $conv | $verified | $conns / $((n * (n - 1) / 2)) | $(printf '%.3f' "$cpu_med") % | $(printf '%.3f' "$cpu_max") % | ${cpu_sum} % | $(awk -v k="$rss_med" 'BEGIN {printf "%.1f", k / 1024}') MiB | $(awk -v k="$rss_max" 'BEGIN {printf "%.1f", k / 1024}') MiB |")
+  for p in "${NODE_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${NODE_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  PIDS=()
+  if [[ -n "$KEEP_LOGS" ]]; then
+    mkdir -p "$KEEP_LOGS/flyrpc-$n" && cp "$WORK"/n*.log "$WORK"/n*.err "$KEEP_LOGS/flyrpc-$n/"
+  fi
+}
+
+run_erlang() {
+  local n=$1 i
+  NODE_PIDS=()
+  echo "== Erlang distribution, $n nodes" >&2
+  # Each node pings the seed (again while it says pang: a loaded seed misses
+  # some of a burst of connects), then reports the time its nodes() first held
+  # n-1 others and stops polling (so the idle window measures the runtime).
+  local eval_seed="io:format(\"listening~n\"), receive never -> ok end."
+  local eval_node
+  eval_node="P = fun Ping(0) -> halt(3); Ping(K) -> case net_adm:ping('e0@localhost') of pong -> ok; pang -> timer:sleep(100), Ping(K - 1) end end, P(100), W = fun L() -> case length(nodes()) >= $((n - 1)) of true -> io:format(\"converged ~p~n\", [os:system_time(millisecond)]); false -> timer:sleep(20), L() end end, W(), receive never -> ok end."
+  local eopts=(-setcookie scale-bench -noshell -kernel inet_dist_use_interface '{127,0,0,1}')
+  ERL_EPMD_ADDRESS=127.0.0.1 erl -sname e0@localhost "${eopts[@]}" -eval "$eval_seed" >"$WORK/e0.log" 2>&1 &
+  PIDS+=($!) NODE_PIDS+=($!)
+  local deadline=$(($(now_ms) + 20000))
+  until grep -q listening "$WORK/e0.log" 2>/dev/null; do
+    [[ $(now_ms) -lt $deadline ]] || die "erl seed did not start: $(cat "$WORK/e0.log")"
+    sleep 0.05
+  done
+  for ((i = 1; i < n; i++)); do
+    ERL_EPMD_ADDRESS=127.0.0.1 erl -sname "e$i@localhost" "${eopts[@]}" -eval "$eval_node" >"$WORK/e$i.log" 2>&1 &
+    PIDS+=($!) NODE_PIDS+=($!)
+  done
+  local t_last
+  t_last=$(now_ms)
+  deadline=$((t_last + TIMEOUT_S * 1000))
+  local done_count=0
+  while :; do
+    done_count=$(cat "$WORK"/e*.log 2>/dev/null | grep -c '^converged' || true)
+    [[ $done_count -ge $((n - 1)) || $(now_ms) -ge $deadline ]] && break
+    sleep 0.1
+  done
+  local conv
+  if [[ $done_count -ge $((n - 1)) ]]; then
+    # The last node to see everyone; the seed's view is complete by then.
+    local last
+    last=$(cat "$WORK"/e*.log | awk '$1 == "converged" && $2 > m {m = $2} END {print m}')
+    conv=$(awk -v m="$((last - t_last))" 'BEGIN {printf "%.2f s", (m < 0 ? 0 : m) / 1000}')
+  else
+    conv="not within ${TIMEOUT_S} s ($done_count/$((n - 1)) nodes complete)"
+  fi
+  echo "   convergence: $conv" >&2
+  sleep 2
+  local before after t0 t1
+  mapfile -t before < <(cpu_ns "${NODE_PIDS[@]}")
+  t0=$(date +%s%N)
+  sleep "$IDLE_S"
+  mapfile -t after < <(cpu_ns "${NODE_PIDS[@]}")
+  t1=$(date +%s%N)
+  local cpu_lines=""
+  for ((i = 0; i < n; i++)); do
+    cpu_lines+=$(awk -v a="${after[$i]}" -v b="${before[$i]}" -v w=$((t1 - t0)) \
+      'BEGIN {printf "%.4f", 100 * (a - b) / w}')$'\n'
+  done
+  local cpu_med cpu_max cpu_sum rss_med rss_max
+  read -r cpu_med cpu_max < <(printf '%s' "$cpu_lines" | med_max)
+  cpu_sum=$(printf '%s' "$cpu_lines" | awk '{s += $1} END {printf "%.1f", s}')
+  read -r rss_med rss_max < <(rss_kib "${NODE_PIDS[@]}" | med_max)
+  # Distribution connections of these BEAM processes (those to epmd excluded;
+  # epmd itself, started by the first erl if not running, is left running).
+  local conns
+  conns=$(ss -tnpH state established 2>/dev/null | awk -v pids=" ${NODE_PIDS[*]} " '
+    $3 ~ /:4369$/ || $4 ~ /:4369$/ { next }
+    { if (match($0, /pid=[0-9]+/)) { p = substr($0, RSTART + 4, RLENGTH - 4); if (index(pids, " " p " ")) c++ } }
+    END { print int(c / 2) }')
+  echo "   connections $conns, idle CPU median ${cpu_med}% max ${cpu_max}% (sum ${cpu_sum}%), RSS median ${rss_med} KiB max ${rss_max} KiB" >&2
+  RESULT_ROWS+=("| Erlang dist | $n | $conv | nodes() | $conns / $((n * (n - 1) / 2)) | $(printf '%.3f' "$cpu_med") % | $(printf '%.3f' "$cpu_max") % | ${cpu_sum} % | $(awk -v k="$rss_med" 'BEGIN {printf "%.1f", k / 1024}') MiB | $(awk -v k="$rss_max" 'BEGIN {printf "%.1f", k / 1024}') MiB |")
+  for p in "${NODE_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${NODE_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  PIDS=()
+}
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+for n in ${SIZES//,/ }; do
+  [[ $FLYRPC == 1 ]] && run_flyrpc "$n"
+  [[ $ERLANG == 1 ]] && run_erlang "$n"
+done
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+
+{
+  echo "# Scale: N nodes on one machine"
+  echo
+  echo "Written by \`bench/scale.sh -n $SIZES$([[ $ERLANG == 1 ]] && echo ' --erlang')\` on $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores,"
+  echo "$(uname -r), flyrpc $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')."
+  echo "Load average (1/5/15 min) before: $LOAD_BEFORE; after: $LOAD_AFTER."
+  echo
+  echo "Loopback, 8 regions, every node seeded with node 0 only. Convergence: from the"
+  echo "last process start until every node's own membership lists all others."
+  echo "Verified: nodes whose table, asked with \`flyrpc nodes --seeds <node>\`, lists all N."
+  echo "Idle CPU over ${IDLE_S} s with nothing to do, % of one core (thread run time from"
+  echo "schedstat); \"sum\" is the whole cluster. Default heartbeat: 1 s, timeout 4 s."
+  echo
+  echo "| system | N | convergence | verified | connections / n(n-1)/2 | idle CPU median | idle CPU max | idle CPU sum | RSS median | RSS max |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
+  printf '%s\n' "${RESULT_ROWS[@]}"
+} >"$OUT.tmp"
+mv "$OUT.tmp" "$OUT"
+cat "$OUT"
