@@ -238,6 +238,7 @@ sys_erpc() {
     "${dist[@]}" -s flybench_server start -- \
     erl -sname "flybench_cli_$$@localhost" "${ERL_ARGS[@]}" "${dist[@]}" \
     -s flybench_client main -extra --server @SERVER@ --server-pid @PID@ --system "$name" \
+    --cpu-probe "$BIN/flybench_cpu_probe" \
     "${POINT_ARGS[@]}"
 }
 sys_erpc-tls() { sys_erpc "$1" "$2" -proto_dist inet_tls -ssl_dist_optfile "$PKI/ssl_dist.conf"; }

@@ -38,25 +38,45 @@ void read_machine(CpuSample& s) {
 
 }  // namespace
 
-CpuMeter::CpuMeter(pid_t server_pid) : server_pid_(server_pid) {
-  if (server_pid_ == 0) return;
-  if (int e = clock_getcpuclockid(server_pid_, &server_clock_); e != 0) {
-    throw std::runtime_error("--server-pid " + std::to_string(server_pid_) +
+namespace {
+
+// The CPU clock of process `pid`, checked readable; `option` names it in errors.
+clockid_t process_clock(pid_t pid, const char* option) {
+  clockid_t clock{};
+  if (int e = clock_getcpuclockid(pid, &clock); e != 0) {
+    throw std::runtime_error(std::string(option) + " " + std::to_string(pid) +
                              ": no CPU clock for it (" + std::strerror(e) + ")");
   }
   timespec t{};
-  if (clock_gettime(server_clock_, &t) != 0) {
-    throw std::runtime_error("--server-pid " + std::to_string(server_pid_) +
+  if (clock_gettime(clock, &t) != 0) {
+    throw std::runtime_error(std::string(option) + " " + std::to_string(pid) +
                              ": cannot read its CPU clock (" + std::strerror(errno) + ")");
   }
+  return clock;
+}
+
+}  // namespace
+
+CpuMeter::CpuMeter(pid_t server_pid, pid_t client_pid)
+    : server_pid_(server_pid), client_pid_(client_pid) {
+  if (server_pid_ != 0) server_clock_ = process_clock(server_pid_, "--server-pid");
+  if (client_pid_ != 0) client_clock_ = process_clock(client_pid_, "--client-pid");
 }
 
 CpuSample CpuMeter::sample() const {
   CpuSample s;
-  rusage self{};
-  getrusage(RUSAGE_SELF, &self);
-  s.client_ns = ns_of(self.ru_utime) + ns_of(self.ru_stime);
   timespec t{};
+  if (client_pid_ != 0) {
+    if (clock_gettime(client_clock_, &t) != 0) {
+      throw std::runtime_error("the client process (pid " + std::to_string(client_pid_) +
+                               ") has gone: " + std::strerror(errno));
+    }
+    s.client_ns = ns_of(t);
+  } else {
+    rusage self{};
+    getrusage(RUSAGE_SELF, &self);
+    s.client_ns = ns_of(self.ru_utime) + ns_of(self.ru_stime);
+  }
   if (server_pid_ != 0) {
     if (clock_gettime(server_clock_, &t) != 0) {
       throw std::runtime_error("the server process (pid " + std::to_string(server_pid_) +

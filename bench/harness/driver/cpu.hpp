@@ -35,15 +35,17 @@ struct CpuUse {
 /// that have exited), readable for any process of the same user.
 class CpuMeter {
  public:
-  /// server_pid 0: no server figures. Throws std::runtime_error when the pid
-  /// has no CPU clock (no such process).
-  explicit CpuMeter(pid_t server_pid);
+  /// server_pid 0: no server figures. client_pid 0: this process (getrusage);
+  /// else that process's CPU clock (the Erlang client's probe measures its
+  /// BEAM). Throws std::runtime_error when a pid has no CPU clock (no such
+  /// process).
+  explicit CpuMeter(pid_t server_pid, pid_t client_pid = 0);
   CpuSample sample() const;
   CpuUse since(const CpuSample& before) const;
 
  private:
-  pid_t server_pid_;
-  clockid_t server_clock_{};
+  pid_t server_pid_, client_pid_;
+  clockid_t server_clock_{}, client_clock_{};
 };
 
 }  // namespace flybench

@@ -5,13 +5,12 @@
 %%       [--modes sequential,blocking,async] [--inflight 1,8,64,256]
 %%       [--seq-calls 20000] [--seq-warmup 2000] [--seconds 1.0] [--warmup 0.2]
 %%       [--max-calls 2000000] [--connect-timeout 10] [--server-pid PID]
-%%       [--seq-seconds 0]
+%%       [--seq-seconds 0] [--cpu-probe PATH-OF-flybench_cpu_probe]
 %% Blocking: N processes, each looping on erpc:call/4. Async: one process with
 %% N requests outstanding (erpc:send_request/4 and a request-id collection).
-%% CPU per call: the kernel's run time of every thread of this BEAM and of the
-%% server's (--server-pid, the OS process id), summed from
-%% /proc/PID/task/*/schedstat (ns; the BEAM's threads live as long as it does),
-%% sampled when a point's window opens and after its last counted call.
+%% CPU per call: the CPU clocks of this BEAM and of the server's (--server-pid,
+%% the OS process id), read by flybench_cpu_probe (--cpu-probe) when a point's
+%% window opens and after its last counted call.
 -module(flybench_client).
 -export([main/0]).
 
@@ -34,7 +33,7 @@ defaults() ->
       modes => ["sequential", "blocking", "async"], inflight => [1, 8, 64, 256],
       seq_calls => 20000, seq_warmup => 2000, seconds => 1.0, warmup => 0.2,
       max_calls => 2000000, connect_timeout => 10.0, server_pid => undefined,
-      seq_seconds => 0.0}.
+      seq_seconds => 0.0, cpu_probe => undefined}.
 
 %% ---- options: the C++ clients' names, validated the same way ----------------
 parse([], #{server := undefined}) -> throw({usage, "--server NODE is required"});
@@ -49,6 +48,11 @@ parse(["--inflight", V | T], O) ->
     parse(T, O#{inflight := [int("--inflight", X, 1, 4096) || X <- string:lexemes(V, ",")]});
 parse(["--seq-calls", V | T], O) -> parse(T, O#{seq_calls := int("--seq-calls", V, 1, 10000000)});
 parse(["--seq-warmup", V | T], O) -> parse(T, O#{seq_warmup := int("--seq-warmup", V, 0, 10000000)});
+parse(["--cpu-probe", V | T], O) ->
+    case filelib:is_regular(V) of
+        true -> parse(T, O#{cpu_probe := V});
+        false -> throw({usage, "--cpu-probe: no file " ++ V})
+    end;
 parse(["--seq-seconds", V | T], O) -> parse(T, O#{seq_seconds := num("--seq-seconds", V, 0.0, 600.0)});
 parse(["--seconds", V | T], O) -> parse(T, O#{seconds := num("--seconds", V, 0.01, 60.0)});
 parse(["--warmup", V | T], O) -> parse(T, O#{warmup := num("--warmup", V, 0.0, 60.0)});
@@ -57,7 +61,7 @@ parse(["--server-pid", V | T], O) ->
     case int("--server-pid", V, 0, 1 bsl 30) of
         0 -> parse(T, O#{server_pid := undefined});
         Pid ->
-            case file:read_file_info("/proc/" ++ V ++ "/task") of
+            case file:read_file_info("/proc/" ++ integer_to_list(Pid) ++ "/task") of
                 {ok, _} -> parse(T, O#{server_pid := Pid});
                 {error, E} -> throw({usage, lists:flatten(io_lib:format("--server-pid: no process ~s (~p)", [V, E]))})
             end
@@ -108,7 +112,8 @@ check(_, R, _) -> error({wrong_response, R}).
 now_ns() -> erlang:monotonic_time(nanosecond).
 
 %% ---- the run ---------------------------------------------------------------
-run(#{server := Node} = O) ->
+run(#{server := Node} = O0) ->
+    O = O0#{probe => start_probe(O0)},
     connect(Node, now_ns() + round(maps:get(connect_timeout, O) * 1.0e9)),
     lists:foreach(fun(Name) -> run_payload(Node, Name, payload(Name), O) end, maps:get(payloads, O)).
 
@@ -215,37 +220,42 @@ async_loop(Node, P, Coll, T0, T1, Cap, Count, Acc, Last) ->
             async_loop(Node, P, Coll2, T0, T1, Cap, Count1, Acc1, Now)
     end.
 
-%% ---- CPU: as bench/harness/driver/cpu.cpp, read from /proc ----------------------
-%% {ClientNs, ServerNs, MachineBusy, MachineSteal, MachineAll}; machine figures in
-%% clock ticks of /proc/stat (USER_HZ, 100 on Linux).
-cpu_sample(#{server_pid := Server}) ->
-    {Busy, Steal, All} = machine_ticks(),
-    {process_ns(list_to_integer(os:getpid())), process_ns(Server), Busy, Steal, All}.
+%% ---- CPU: flybench_cpu_probe (bench/harness/driver/cpu_probe.cpp) ------------
+%% A process of its own reads this BEAM's and the server's CPU clocks and
+%% /proc/stat on request; a process here owns its port and answers samples.
+%% Without --cpu-probe no CPU figures are reported.
+start_probe(#{cpu_probe := undefined}) -> undefined;
+start_probe(#{cpu_probe := Path, server_pid := Server}) ->
+    Parent = self(),
+    Args = [os:getpid(), integer_to_list(case Server of undefined -> 0; _ -> Server end)],
+    Pid = spawn_link(fun() ->
+                             Port = open_port({spawn_executable, Path},
+                                              [{args, Args}, {line, 256}, use_stdio, exit_status]),
+                             Parent ! {probe_ready, self()},
+                             probe_loop(Port)
+                     end),
+    receive {probe_ready, Pid} -> Pid end.
 
-process_ns(undefined) -> 0;
-process_ns(Pid) ->
-    Dir = "/proc/" ++ integer_to_list(Pid) ++ "/task",
-    case file:list_dir(Dir) of
-        {ok, Tids} -> lists:sum([thread_ns(Dir ++ "/" ++ T ++ "/schedstat") || T <- Tids]);
-        {error, E} -> error({server_process_gone, Pid, E})
+probe_loop(Port) ->
+    receive
+        {sample, From} ->
+            port_command(Port, "\n"),
+            receive
+                {Port, {data, {eol, Line}}} ->
+                    From ! {sample, self(), [list_to_integer(F) || F <- string:lexemes(Line, " ")]},
+                    probe_loop(Port);
+                {Port, {exit_status, S}} -> error({cpu_probe_exited, S})
+            end
     end.
 
-%% schedstat: "run-ns wait-ns timeslices".
-thread_ns(Path) ->
-    case file:read_file(Path) of
-        {ok, Bin} -> [Ns | _] = binary:split(Bin, <<" ">>), binary_to_integer(Ns);
-        {error, _} -> 0  % the thread ended between the listing and the read
-    end.
-
-machine_ticks() ->
-    {ok, Bin} = file:read_file("/proc/stat"),
-    [Line | _] = binary:split(Bin, <<"\n">>),
-    [<<"cpu">> | Fields] = binary:split(Line, <<" ">>, [global, trim_all]),
-    [U, N, S, I, W, Irq, Soft, Steal | _] = [binary_to_integer(F) || F <- Fields],
-    All = U + N + S + I + W + Irq + Soft + Steal,
-    {All - I - W - Steal, Steal, All}.
+%% {ClientNs, ServerNs, MachineBusy, MachineSteal, MachineAll} (ticks: USER_HZ, 100).
+cpu_sample(#{probe := undefined}) -> undefined;
+cpu_sample(#{probe := Probe}) ->
+    Probe ! {sample, self()},
+    receive {sample, Probe, [C, S, B, St, A]} -> {C, S, B, St, A} end.
 
 %% The difference since Before, in seconds: {Client, Server | undefined, Busy, Steal, All}.
+cpu_use(_, undefined) -> undefined;
 cpu_use(#{server_pid := Server} = O, {C0, S0, B0, St0, A0}) ->
     {C1, S1, B1, St1, A1} = cpu_sample(O),
     Tick = 0.01,
@@ -266,6 +276,9 @@ stop_sampler(Sampler) ->
     Sampler ! stop,
     receive {cpu, Sampler, Cpu} -> Cpu end.
 
+cpu_json(undefined, _) ->
+    "\"client_cpu_s\":null,\"client_cpu_us\":null,\"server_cpu_s\":null,\"server_cpu_us\":null,"
+    "\"others_cpu_share\":null,\"steal_share\":null";
 cpu_json({Client, Server, Busy, Steal, All}, Calls) ->
     N = max(1, Calls),
     A = case All > 0 of true -> All; false -> 1.0 end,

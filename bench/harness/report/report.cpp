@@ -353,7 +353,10 @@ void machine(const Data& d) {
                  "wall-clock figures — sequential latency above all, then calls/s and p99 — "
                  "measure the scheduler as much as the code and are noise-sensitive here. CPU "
                  "time per call counts only the client's and the server's own CPU and is the "
-                 "figure to compare.\n\n";
+                 "figure to compare, but it is not immune either: other processes evict the "
+                 "caches and add scheduler work, which raises it (most for one call at a time, "
+                 "least at 256 in flight). Compare systems within this run; rerun on a quiet "
+                 "machine before quoting a figure.\n\n";
   } else {
     std::cout << "The machine was otherwise quiet. Sequential latency still depends on how "
                  "fast an idle virtual CPU wakes (tens of µs on some VMs): compare it only "
@@ -361,14 +364,14 @@ void machine(const Data& d) {
   }
 }
 
-// CPU per call first: the stable figures.
+// CPU per call first: the steadier figures.
 void cpu_tables(const Data& d) {
   if (d.allocs.empty()) return;
   const std::string alloc = d.allocs.front();
   auto systems = systems_of(d, alloc);
-  std::cout << "## CPU time per call (stable under load)\n\nµs of CPU per call: **client + "
-               "server process** = client + server, median (min–max of the total) across "
-               "rounds, "
+  std::cout << "## CPU time per call\n\nThe figures that do not depend on how fast an idle "
+               "CPU wakes. µs of CPU per call: **client + server process** = client + server, "
+               "median (min–max of the total) across rounds, "
             << alloc_title(alloc)
             << ". Measured from when a point's window opens (after its warm-up) to its last "
                "counted call: getrusage(RUSAGE_SELF) in the C++ clients, the server's "
@@ -392,7 +395,7 @@ void summary(const Data& d) {
   std::cout << "## Summary\n\nMedians across rounds; the ratio is to **" << ref
             << "** (TLS systems: to flyrpc-tls) in the same run and allocator setting (CPU and "
                "latency: lower is better; calls/s: higher is better). The CPU columns are the "
-               "stable figures; sequential p50 is the noise-sensitive one (see above).\n\n";
+               "steadier figures; sequential p50 is the most noise-sensitive one (see above).\n\n";
   for (auto& alloc : d.allocs) {
     std::cout << "### " << alloc_title(alloc) << "\n\n";
     std::cout << "| system | upcase CPU µs/call, 256 in flight (least of the two modes) | upcase "
