@@ -63,9 +63,9 @@ done
 FLYRPC_SERVER=${FLYRPC_SERVER:-$BUILD/bin/flyrpc_bench_server}
 FLYRPC_CLIENT=${FLYRPC_CLIENT:-$BUILD/bin/flyrpc_bench_client}
 
-# Points: sequential calls (at most --seq-seconds of them: Erlang's TLS
-# distribution takes 1.4 ms per 64 KiB call), then seconds (+ warm-up) per
-# throughput point.
+# Points: sequential calls (warm-up and measured calls each at most
+# --seq-seconds: Erlang's TLS distribution takes ~5 ms per 64 KiB call), then
+# seconds (+ warm-up) per throughput point.
 if [[ $QUICK -eq 1 ]]; then
   POINT_ARGS=(--seq-calls 10000 --seq-warmup 1000 --seconds 0.2 --warmup 0.05 --seq-seconds 1.5)
 else
@@ -322,7 +322,7 @@ cp "$RAW" "${OUT%.md}.jsonl"
   echo "| rounds | $ROUNDS, systems alternating in each round: ${active[*]} (first with glibc malloc defaults, then tuned; the TLS systems with the defaults only) |"
   [[ " ${active[*]} " == *"-tls "* ]] &&
     echo "| TLS | mutual, TLS 1.3, P-256 certificates made by run.sh with openssl for localhost/127.0.0.1: flyrpc \`NodeOptions::tls\` with \`require_client_certificate\`; gRPC SSL credentials requiring and verifying the client's; Erlang distribution \`-proto_dist inet_tls\` with an \`-ssl_dist_optfile\` (verify_peer both ways, fail_if_no_peer_cert) |"
-  echo "| points | sequential: ${POINT_ARGS[1]} calls (or as many as fit in ${POINT_ARGS[9]} s) after ${POINT_ARGS[3]} warm-up; throughput: ${POINT_ARGS[5]} s after ${POINT_ARGS[7]} s warm-up, 1/8/64/256 in flight |"
+  echo "| points | sequential: ${POINT_ARGS[1]} calls after ${POINT_ARGS[3]} warm-up (each at most ${POINT_ARGS[9]} s); throughput: ${POINT_ARGS[5]} s after ${POINT_ARGS[7]} s warm-up, 1/8/64/256 in flight |"
   echo "| allocator | **default**: glibc malloc, GLIBC_TUNABLES unset. **tuned**: \`GLIBC_TUNABLES=$TUNED\` for server and client (glibc stops returning freed memory to the kernel and stops mmap-ing 64 KiB blocks) |"
   echo
   for n in "${NOTES[@]}"; do echo "- $n"; done

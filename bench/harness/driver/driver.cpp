@@ -41,7 +41,9 @@ void check_response(const Payload& p, std::string_view response, bool full) {
 Measurement measure_sequential(BlockingCaller& caller, const Payload& p, std::size_t warmup,
                                std::size_t calls, double max_seconds, const CpuMeter& meter) {
   std::string response;
-  for (std::size_t i = 0; i < warmup; ++i) {
+  const auto warm_end =
+      max_seconds > 0 ? Clock::now() + seconds(max_seconds) : Clock::time_point::max();
+  for (std::size_t i = 0; i < warmup && Clock::now() < warm_end; ++i) {
     caller.call(p.op, p.request, response);
     check_response(p, response, true);
   }

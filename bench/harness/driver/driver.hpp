@@ -21,8 +21,8 @@ struct Measurement {
 // (after the warm-up; it sleeps until then, it does not call) and after the
 // last counted call has completed, so the CPU figures cover the calls counted.
 
-/// `warmup` then `calls` calls one after the other from one caller, stopping
-/// early once `max_seconds` (when > 0) have passed.
+/// `warmup` then `calls` calls one after the other from one caller; when
+/// `max_seconds` > 0, each of the two stops early once that much time passed.
 Measurement measure_sequential(BlockingCaller& caller, const Payload& p, std::size_t warmup,
                                std::size_t calls, double max_seconds, const CpuMeter& meter);
 

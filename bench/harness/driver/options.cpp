@@ -47,7 +47,7 @@ ClientOptions parse_client_options(int argc, char** argv) {
   app.add_option("--seq-warmup", o.seq_warmup, "sequential warm-up calls")
       ->check(CLI::Range(0, 10000000));
   app.add_option("--seq-seconds", o.seq_seconds,
-                 "stop the sequential point after this many seconds (0: after --seq-calls)")
+                 "bound on the sequential warm-up and, again, on its measured calls (0: none)")
       ->check(CLI::Range(0.0, 600.0));
   app.add_option("--seconds", o.seconds, "measured seconds per throughput point")
       ->check(CLI::Range(0.01, 60.0));

@@ -143,12 +143,21 @@ run_payload(Node, Name, P, O) ->
     ok.
 
 sequential(Node, P, #{seq_warmup := Warm, seq_calls := Calls, seq_seconds := Max} = O) ->
-    [check(P, call(Node, P), full) || _ <- lists:seq(1, Warm)],
+    Deadline = fun(T) -> case Max > 0 of true -> T + round(Max * 1.0e9); false -> infinity end end,
+    warm(Node, P, Warm, Deadline(now_ns())),
     Cpu0 = cpu_sample(O),
     T0 = now_ns(),
-    End = case Max > 0 of true -> T0 + round(Max * 1.0e9); false -> infinity end,
+    End = Deadline(T0),
     {Samples, Window} = seq_loop(Node, P, Calls, End, T0, T0, []),
     {Samples, Window, cpu_use(O, Cpu0)}.
+
+%% Warm-up: N fully checked calls, or until End.
+warm(_, _, 0, _) -> ok;
+warm(Node, P, N, End) ->
+    case now_ns() >= End of
+        true -> ok;
+        false -> check(P, call(Node, P), full), warm(Node, P, N - 1, End)
+    end.
 
 %% Stops after N calls or at End (an integer always compares below infinity).
 seq_loop(_, _, 0, _, T0, Last, Acc) -> {Acc, Last - T0};
