@@ -354,9 +354,11 @@ void machine(const Data& d) {
                  "measure the scheduler as much as the code and are noise-sensitive here. CPU "
                  "time per call counts only the client's and the server's own CPU and is the "
                  "figure to compare, but it is not immune either: other processes evict the "
-                 "caches and add scheduler work, which raises it (most for one call at a time, "
-                 "least at 256 in flight). Compare systems within this run; rerun on a quiet "
-                 "machine before quoting a figure.\n\n";
+                 "caches, add scheduler work, and on kernels without IRQ time accounting their "
+                 "interrupt and softirq work (loopback traffic) is charged to whatever runs, "
+                 "ours included — most visible for one call at a time, least at 256 in flight. "
+                 "Compare systems within this run; rerun on a quiet machine before quoting a "
+                 "figure.\n\n";
   } else {
     std::cout << "The machine was otherwise quiet. Sequential latency still depends on how "
                  "fast an idle virtual CPU wakes (tens of µs on some VMs): compare it only "
@@ -375,8 +377,9 @@ void cpu_tables(const Data& d) {
             << alloc_title(alloc)
             << ". Measured from when a point's window opens (after its warm-up) to its last "
                "counted call: getrusage(RUSAGE_SELF) in the C++ clients, the server's "
-               "per-process CPU clock (clock_getcpuclockid), /proc/PID/task/*/schedstat for "
-               "the BEAM. Ratios are to flyrpc (TLS systems: to flyrpc-tls). Lower is "
+               "per-process CPU clock (clock_getcpuclockid), the same clocks read by "
+               "flybench_cpu_probe for the BEAM. Ratios are to flyrpc (TLS systems: to "
+               "flyrpc-tls). Lower is "
                "better.\n\n";
   for (auto& payload : kPayloads) {
     std::cout << "### " << kPayloadTitle.at(payload) << "\n\n";
