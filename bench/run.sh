@@ -163,7 +163,7 @@ run_point() {
 # ca.pem, server.pem/.key, client.pem/.key. Extensions are given explicitly so
 # that the system's openssl.cnf does not matter.
 make_pki() {
-  local dir=$1 name
+  local dir=$1
   mkdir -p "$dir"
   cat >"$dir/openssl.cnf" <<'CNF'
 [req]
@@ -183,17 +183,19 @@ subjectAltName = DNS:localhost,IP:127.0.0.1
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 CNF
+  # Chained with && (set -e does not act on the left of ||).
+  pki_leaf() {
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/$1.key" &&
+      openssl req -new -config "$dir/openssl.cnf" -key "$dir/$1.key" -subj "/CN=$1" \
+        -out "$dir/$1.csr" &&
+      openssl x509 -req -in "$dir/$1.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+        -CAcreateserial -days 2 -extfile "$dir/openssl.cnf" -extensions leaf -out "$dir/$1.pem"
+  }
   {
-    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/ca.key"
-    openssl req -x509 -new -config "$dir/openssl.cnf" -extensions ca -key "$dir/ca.key" \
-      -subj "/CN=flybench CA" -days 2 -out "$dir/ca.pem"
-    for name in server client; do
-      openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/$name.key"
-      openssl req -new -config "$dir/openssl.cnf" -key "$dir/$name.key" -subj "/CN=$name" \
-        -out "$dir/$name.csr"
-      openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
-        -CAcreateserial -days 2 -extfile "$dir/openssl.cnf" -extensions leaf -out "$dir/$name.pem"
-    done
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/ca.key" &&
+      openssl req -x509 -new -config "$dir/openssl.cnf" -extensions ca -key "$dir/ca.key" \
+        -subj "/CN=flybench CA" -days 2 -out "$dir/ca.pem" &&
+      pki_leaf server && pki_leaf client
   } >"$dir/openssl.log" 2>&1 || { cat "$dir/openssl.log" >&2; die "making the TLS certificates failed"; }
   # Erlang distribution over TLS: both nodes verify the other's certificate
   # against the CA and the server side requires one (mutual), TLS 1.3 only.
