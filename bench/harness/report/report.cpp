@@ -486,6 +486,16 @@ void cpu_tls_goals(const Data& d) {
     };
     auto t1 = ratio_of(p50("flyrpc-tls"), p50("flyrpc"));
     if (t1) goal_row(a, "flyrpc-tls sequential p50 ≤ 1.3× flyrpc", t1, *t1 <= 1.3, "×");
+    // The same comparison in CPU per call, which a busy machine moves less.
+    auto seq_cpu = [&](const std::string& s) -> std::optional<double> {
+      auto st = get(d, {a, s, "upcase3", "sequential", 1}, "cpu");
+      return st ? std::optional<double>(st->median) : std::nullopt;
+    };
+    auto t1c = ratio_of(seq_cpu("flyrpc-tls"), seq_cpu("flyrpc"));
+    if (t1c) {
+      goal_row(a, "(same, in CPU/call: flyrpc-tls sequential ≤ 1.3× flyrpc)", t1c, *t1c <= 1.3,
+               "×");
+    }
     auto t2 = ratio_of(cpu("flyrpc-tls"), f);
     if (t2) goal_row(a, "flyrpc-tls CPU/call ≤ 1.5× flyrpc", t2, *t2 <= 1.5, "×");
   }
