@@ -2,8 +2,8 @@
 // machine, sampled at the start and end of a measured point. Wall-clock
 // latency on a shared virtual machine measures the hypervisor as much as the
 // code (an idle virtual CPU takes tens of microseconds to wake); the CPU time a
-// call costs each process does not depend on that, so it is the steadier
-// figure (other processes still move it: docs/PERFORMANCE.md).
+// call costs each process depends on it much less, so it is the steadier
+// figure (what still moves it: docs/PERFORMANCE.md, "CPU time per call").
 #pragma once
 
 #include <sys/types.h>

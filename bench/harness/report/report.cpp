@@ -371,8 +371,10 @@ void cpu_tables(const Data& d) {
   if (d.allocs.empty()) return;
   const std::string alloc = d.allocs.front();
   auto systems = systems_of(d, alloc);
-  std::cout << "## CPU time per call\n\nThe figures that do not depend on how fast an idle "
-               "CPU wakes. µs of CPU per call: **client + server process** = client + server, "
+  std::cout << "## CPU time per call\n\nThe steadier figures: the time a process waits for a "
+               "CPU is not in them (on a VM, waking an idle CPU still costs the waker, so one "
+               "call at a time compares only within a run). µs of CPU per call: **client + server "
+               "process** = client + server, "
                "median (min–max of the total) across rounds, "
             << alloc_title(alloc)
             << ". Measured from when a point's window opens (after its warm-up) to its last "
