@@ -37,10 +37,11 @@ fuzz_pkgs=(clang libclang-rt-14-dev)
 # The peers of the cross-system benchmark (bench/run.sh, bench/harness): only
 # `make bench` needs them, never the build or the tests.
 bench_pkgs=(
-  erlang-nox              # Erlang/OTP: the :erpc server and client nodes, epmd, erlc
+  erlang-nox              # Erlang/OTP: the :erpc server and client nodes, epmd, erlc; erlang-ssl (TLS distribution)
   libgrpc++-dev           # gRPC C++: the unary sync/callback server and client
   protobuf-compiler-grpc  # grpc_cpp_plugin: generates the service from bench.proto
   libprotobuf-dev protobuf-compiler  # protoc and the protobuf runtime
+  openssl                 # the openssl command: run.sh makes the TLS systems' CA and certificates
 )
 
 groups=("$@")

@@ -10,6 +10,7 @@
 #include <latch>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <thread>
 
 namespace flybench {
@@ -38,29 +39,34 @@ void check_response(const Payload& p, std::string_view response, bool full) {
 }
 
 Measurement measure_sequential(BlockingCaller& caller, const Payload& p, std::size_t warmup,
-                               std::size_t calls) {
+                               std::size_t calls, double max_seconds, const CpuMeter& meter) {
   std::string response;
-  for (std::size_t i = 0; i < warmup; ++i) {
+  const auto warm_end =
+      max_seconds > 0 ? Clock::now() + seconds(max_seconds) : Clock::time_point::max();
+  for (std::size_t i = 0; i < warmup && Clock::now() < warm_end; ++i) {
     caller.call(p.op, p.request, response);
     check_response(p, response, true);
   }
   Measurement m;
   m.samples.reserve(calls);
+  const CpuSample cpu0 = meter.sample();
   auto begin = Clock::now();
   auto before = begin;
-  for (std::size_t i = 0; i < calls; ++i) {
+  const auto end = max_seconds > 0 ? begin + seconds(max_seconds) : Clock::time_point::max();
+  for (std::size_t i = 0; i < calls && before < end; ++i) {
     caller.call(p.op, p.request, response);
     auto after = Clock::now();
     check_response(p, response, false);
     m.samples.push_back(ns_between(before, after));
     before = after;
   }
+  m.cpu = meter.since(cpu0);
   m.seconds = std::chrono::duration<double>(before - begin).count();
   return m;
 }
 
 Measurement measure_blocking(System& system, const Payload& p, std::size_t threads,
-                             const ClientOptions& o) {
+                             const ClientOptions& o, const CpuMeter& meter) {
   // Connect every caller before the clock starts.
   std::vector<std::unique_ptr<BlockingCaller>> callers;
   for (std::size_t i = 0; i < threads; ++i) callers.push_back(system.blocking());
@@ -103,10 +109,14 @@ Measurement measure_blocking(System& system, const Payload& p, std::size_t threa
   t0 = Clock::now() + seconds(o.warmup_s);
   t1 = t0 + seconds(o.seconds);
   ready.arrive_and_wait();
+  std::this_thread::sleep_until(t0);  // not a synchronisation: the window's start
+  const CpuSample cpu0 = meter.sample();
   for (auto& t : pool) t.join();
+  const CpuUse cpu = meter.since(cpu0);
   if (!error.empty()) throw std::runtime_error(error);
 
   Measurement m;
+  m.cpu = cpu;
   for (auto& s : samples) m.samples.insert(m.samples.end(), s.begin(), s.end());
   m.seconds =
       std::chrono::duration<double>(*std::max_element(ends.begin(), ends.end()) - t0).count();
@@ -114,7 +124,7 @@ Measurement measure_blocking(System& system, const Payload& p, std::size_t threa
 }
 
 bool measure_async(System& system, const Payload& p, std::size_t slots, const ClientOptions& o,
-                   Measurement& out) {
+                   const CpuMeter& meter, Measurement& out) {
   // Per-slot state is touched only by the one call of that slot in flight, and
   // the system orders a slot's completion after its start: no lock needed.
   struct Slot {
@@ -170,14 +180,18 @@ bool measure_async(System& system, const Payload& p, std::size_t slots, const Cl
     slot[i].start = Clock::now();
     caller->start(i, p.op, p.request);
   }
+  std::this_thread::sleep_until(t0);  // not a synchronisation: the window's start
+  const CpuSample cpu0 = meter.sample();
   {
     std::unique_lock lock(mutex);
     all_done.wait(lock, [&] { return outstanding.load() == 0; });
   }
+  const CpuUse cpu = meter.since(cpu0);
   owned.reset();  // every call has completed: the caller can go
   if (!error.empty()) throw std::runtime_error(error);
 
   out = Measurement{};
+  out.cpu = cpu;
   Clock::time_point last = t0;
   for (auto& s : slot) {
     out.samples.insert(out.samples.end(), s.samples.begin(), s.samples.end());
@@ -188,6 +202,26 @@ bool measure_async(System& system, const Payload& p, std::size_t slots, const Cl
 }
 
 namespace {
+// The CPU fields of a JSON line (bench/harness/README.md): per call in µs, and
+// the machine's share used by other processes and by the hypervisor.
+std::string cpu_json(const CpuUse& c, std::size_t calls) {
+  const double n = calls > 0 ? static_cast<double>(calls) : 1;
+  const double others = c.machine_busy_s - c.client_s - (c.has_server ? c.server_s : 0);
+  const double all = c.machine_all_s > 0 ? c.machine_all_s : 1;
+  char server[96] = "\"server_cpu_s\":null,\"server_cpu_us\":null";
+  if (c.has_server) {
+    std::snprintf(server, sizeof server, "\"server_cpu_s\":%.6f,\"server_cpu_us\":%.3f", c.server_s,
+                  c.server_s * 1e6 / n);
+  }
+  char b[320];
+  std::snprintf(b, sizeof b,
+                "\"client_cpu_s\":%.6f,\"client_cpu_us\":%.3f,%s,\"others_cpu_share\":%.3f,"
+                "\"steal_share\":%.3f",
+                c.client_s, c.client_s * 1e6 / n, server, std::max(0.0, others) / all,
+                c.machine_steal_s / all);
+  return b;
+}
+
 void print_json(const ClientOptions& o, const Payload& p, const char* mode, std::size_t inflight,
                 Measurement& m) {
   Summary s = summarize(m.samples);
@@ -195,9 +229,9 @@ void print_json(const ClientOptions& o, const Payload& p, const char* mode, std:
   std::printf(
       "{\"system\":\"%s\",\"payload\":\"%s\",\"bytes\":%zu,\"mode\":\"%s\",\"inflight\":%zu,"
       "\"calls\":%zu,\"seconds\":%.3f,\"calls_per_s\":%.0f,\"p50_us\":%.1f,\"p90_us\":%.1f,"
-      "\"p99_us\":%.1f,\"max_us\":%.1f,\"mean_us\":%.1f}\n",
+      "\"p99_us\":%.1f,\"max_us\":%.1f,\"mean_us\":%.1f,%s}\n",
       o.system.c_str(), p.name.c_str(), p.request.size(), mode, inflight, s.calls, m.seconds, rate,
-      s.p50_us, s.p90_us, s.p99_us, s.max_us, s.mean_us);
+      s.p50_us, s.p90_us, s.p99_us, s.max_us, s.mean_us, cpu_json(m.cpu, s.calls).c_str());
   std::fflush(stdout);
 }
 }  // namespace
@@ -211,13 +245,14 @@ int run_client(int argc, char** argv,
   std::string where;  // what was being measured, for the error message
   try {
     where = "connecting";
+    CpuMeter meter(o.server_pid);
     auto system = make(o.target);
     for (const auto& name : o.payloads) {
       const Payload& p = payload_by_name(name);
       if (has(o.modes, "sequential")) {
         where = name + " sequential";
         auto caller = system->blocking();
-        auto m = measure_sequential(*caller, p, o.seq_warmup, o.seq_calls);
+        auto m = measure_sequential(*caller, p, o.seq_warmup, o.seq_calls, o.seq_seconds, meter);
         print_json(o, p, "sequential", 1, m);
       }
       for (const char* mode : {"blocking", "async"}) {
@@ -226,8 +261,8 @@ int run_client(int argc, char** argv,
           where = name + " " + mode + " x" + std::to_string(n);
           Measurement m;
           if (std::string_view(mode) == "blocking") {
-            m = measure_blocking(*system, p, n, o);
-          } else if (!measure_async(*system, p, n, o, m)) {
+            m = measure_blocking(*system, p, n, o, meter);
+          } else if (!measure_async(*system, p, n, o, meter, m)) {
             break;  // no async form: nothing to print
           }
           print_json(o, p, mode, n, m);

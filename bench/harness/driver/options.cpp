@@ -46,12 +46,21 @@ ClientOptions parse_client_options(int argc, char** argv) {
       ->check(CLI::Range(1, 10000000));
   app.add_option("--seq-warmup", o.seq_warmup, "sequential warm-up calls")
       ->check(CLI::Range(0, 10000000));
+  app.add_option("--seq-seconds", o.seq_seconds,
+                 "bound on the sequential warm-up and, again, on its measured calls (0: none)")
+      ->check(CLI::Range(0.0, 600.0));
   app.add_option("--seconds", o.seconds, "measured seconds per throughput point")
       ->check(CLI::Range(0.01, 60.0));
   app.add_option("--warmup", o.warmup_s, "warm-up seconds per throughput point")
       ->check(CLI::Range(0.0, 60.0));
   app.add_option("--max-calls", o.max_calls, "bound on measured calls per throughput point")
       ->check(CLI::Range(1, 50000000));
+  app.add_option("--tls-dir", o.target.tls_dir,
+                 "directory with ca.pem, client.pem, client.key: call over mutual TLS")
+      ->check(CLI::ExistingDirectory);
+  app.add_option("--server-pid", o.server_pid,
+                 "the server's process id: its CPU time per call is reported (0: not measured)")
+      ->check(CLI::Range(0, 1 << 30));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -17,9 +17,11 @@ struct ClientOptions {
   std::vector<std::size_t> inflight;  // calls in flight for blocking/async
   std::size_t seq_calls = 20000;      // measured sequential calls
   std::size_t seq_warmup = 2000;      // sequential calls before measuring
+  double seq_seconds = 0;             // bound on the sequential point's time; 0: none
   double seconds = 1.0;               // measured duration of a throughput point
   double warmup_s = 0.2;              // unmeasured lead-in of a throughput point
   std::size_t max_calls = 2000000;    // bound on measured calls per point
+  int server_pid = 0;                 // the server process whose CPU is measured; 0: none
 };
 
 /// Parses and validates argv. Prints help or an error naming the bad option and

@@ -20,6 +20,11 @@ struct Target {
   std::string host;
   std::uint16_t port = 0;
   double connect_timeout_s = 10;
+  /// Empty: plaintext. Else a directory made by bench/run.sh holding ca.pem
+  /// (the CA both ends trust), client.pem and client.key (this end's
+  /// certificate, for mutual TLS); the server's name in its certificate is
+  /// "localhost" and 127.0.0.1. A system without TLS refuses it.
+  std::string tls_dir;
 };
 
 /// A blocking caller. The driver creates one per measuring thread and uses it

@@ -5,6 +5,7 @@
 #include <asio.hpp>
 #include <chrono>
 #include <deque>
+#include <stdexcept>
 #include <thread>
 
 #include "../driver/system.hpp"
@@ -159,6 +160,7 @@ class Async final : public AsyncCaller {
 class FloorSystem final : public System {
  public:
   explicit FloorSystem(const Target& t) : target_(t) {
+    if (!t.tls_dir.empty()) throw std::runtime_error("--tls-dir: the floor has no TLS");
     Blocking probe(io_, t);
   }  // wait for the server
   std::unique_ptr<BlockingCaller> blocking() override {

@@ -9,6 +9,8 @@
 // Echo sends its bytes as msgpack bin (std::span, no copy) to
 // "Echo.bytes"(std::vector<unsigned char>); the bin result converts to the
 // std::string the driver wants.
+// --tls-dir: NodeOptions::tls with the client's certificate, trusting the
+// harness's CA; the server requires client certificates (mutual TLS 1.3).
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -22,6 +24,7 @@
 #include <spdlog/spdlog.h>
 
 #include "../driver/system.hpp"
+#include "../driver/tls_files.hpp"
 #include "fly/node.hpp"
 
 namespace flybench {
@@ -102,6 +105,12 @@ class FlyrpcSystem final : public System {
     options.dns_name.clear();
     options.seeds = {(t.host.find(':') != std::string::npos ? "[" + t.host + "]" : t.host) + ":" +
                      std::to_string(t.port)};
+    if (!t.tls_dir.empty()) {
+      options.tls.certificate_file = tls_file(t.tls_dir, "client.pem");
+      options.tls.private_key_file = tls_file(t.tls_dir, "client.key");
+      options.tls.ca_file = tls_file(t.tls_dir, "ca.pem");
+      options.tls.require_client_certificate = true;
+    }
     region_ = options.primary_region;
     if (region_ == options.region) {
       throw std::runtime_error("the client's region (FLY_REGION=" + options.region +

@@ -3,8 +3,10 @@
 //   "String.upcase"(std::string) -> std::string   ASCII upper-casing
 //   "Echo.bytes"(std::vector<unsigned char>) -> the same bytes
 //
-//   flyrpc_bench_server [--port N] [--handlers inline|pool]
+//   flyrpc_bench_server [--port N] [--handlers inline|pool] [--tls-dir DIR]
 // prints "READY <port>" once it accepts calls and stops on SIGTERM/SIGINT.
+// --tls-dir: NodeOptions::tls from DIR's server.pem/server.key, trusting DIR's
+// ca.pem and requiring a client certificate (mutual TLS 1.3).
 // --handlers: inline runs both functions on the I/O thread that read the call
 // (ExposeOptions::non_blocking, no hop to a worker); pool runs them on the
 // worker pool, the default of expose(). The default here is inline: measured
@@ -21,13 +23,14 @@
 #include <spdlog/spdlog.h>
 
 #include "../driver/payloads.hpp"
+#include "../driver/tls_files.hpp"
 #include "fly/node.hpp"
 
 namespace {
 
 int usage(const std::string& why) {
   std::cerr << "flyrpc_bench_server: " << why
-            << "\nusage: flyrpc_bench_server [--port N] [--handlers inline|pool]"
+            << "\nusage: flyrpc_bench_server [--port N] [--handlers inline|pool] [--tls-dir DIR]"
                "   (port 0 or absent: any free port)\n";
   return 2;
 }
@@ -37,6 +40,7 @@ int usage(const std::string& why) {
 int main(int argc, char** argv) {
   long port = 0;
   bool inline_handlers = true;
+  std::string tls_dir;
   for (int i = 1; i < argc; i += 2) {
     const std::string key = argv[i];
     if (i + 1 >= argc) return usage(key + " needs a value");
@@ -47,6 +51,8 @@ int main(int argc, char** argv) {
       if (value.empty() || *end != '\0' || port < 0 || port > 65535) {
         return usage("--port: '" + value + "' is not a port (0-65535)");
       }
+    } else if (key == "--tls-dir") {
+      tls_dir = value;
     } else if (key == "--handlers") {
       if (value != "inline" && value != "pool") {
         return usage("--handlers: '" + value + "' is not inline or pool");
@@ -78,6 +84,12 @@ int main(int argc, char** argv) {
     options.port = static_cast<std::uint16_t>(port);
     options.seeds.clear();
     options.dns_name.clear();
+    if (!tls_dir.empty()) {
+      options.tls.certificate_file = flybench::tls_file(tls_dir, "server.pem");
+      options.tls.private_key_file = flybench::tls_file(tls_dir, "server.key");
+      options.tls.ca_file = flybench::tls_file(tls_dir, "ca.pem");
+      options.tls.require_client_certificate = true;
+    }
     fly::Node node(options);
     const fly::ExposeOptions how{.non_blocking = inline_handlers};
     node.expose(

@@ -1,6 +1,8 @@
 // The gRPC client. All callers share one channel (one HTTP/2 connection), as
 // gRPC applications do. Blocking: the synchronous stub. Async: the callback
 // API (stub->async()), one ClientContext per call as gRPC requires.
+// --tls-dir: SSL channel credentials with the client's certificate (mutual
+// TLS; the server requires it), verifying the server as "localhost".
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
@@ -9,6 +11,7 @@
 #include <thread>
 
 #include "../driver/system.hpp"
+#include "../driver/tls_files.hpp"
 #include "bench.grpc.pb.h"
 
 namespace flybench {
@@ -77,7 +80,17 @@ class GrpcSystem final : public System {
   explicit GrpcSystem(const Target& t) {
     std::string address = (t.host.find(':') != std::string::npos ? "[" + t.host + "]" : t.host) +
                           ":" + std::to_string(t.port);
-    channel_ = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+    if (t.tls_dir.empty()) {
+      channel_ = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+    } else {
+      grpc::SslCredentialsOptions ssl;
+      ssl.pem_root_certs = read_tls_file(t.tls_dir, "ca.pem");
+      ssl.pem_private_key = read_tls_file(t.tls_dir, "client.key");
+      ssl.pem_cert_chain = read_tls_file(t.tls_dir, "client.pem");
+      grpc::ChannelArguments args;
+      args.SetSslTargetNameOverride("localhost");
+      channel_ = grpc::CreateCustomChannel(address, grpc::SslCredentials(ssl), args);
+    }
     auto deadline = std::chrono::system_clock::now() +
                     std::chrono::milliseconds(static_cast<long>(t.connect_timeout_s * 1000));
     if (!channel_->WaitForConnected(deadline)) {

@@ -1,6 +1,9 @@
 // The gRPC server, in one of the two server APIs gRPC C++ offers, so that the
 // harness can report the better of them:
-//   grpc_bench_server --api sync|callback [--port N]   prints "READY <port>"
+//   grpc_bench_server --api sync|callback [--port N] [--tls-dir DIR]
+// prints "READY <port>". --tls-dir: SSL server credentials from DIR's
+// server.pem/server.key, requiring and verifying a client certificate signed
+// by DIR's ca.pem (mutual TLS).
 // sync: the classic synchronous service, run on gRPC's own thread pool.
 // callback: the callback (reactor) API, answering inline on gRPC's threads.
 #include <grpcpp/grpcpp.h>
@@ -12,6 +15,7 @@
 #include <thread>
 
 #include "../driver/payloads.hpp"
+#include "../driver/tls_files.hpp"
 #include "bench.grpc.pb.h"
 
 namespace flybench {
@@ -52,7 +56,7 @@ class CallbackService final : public Bench::CallbackService {
 
 int usage(const std::string& why) {
   std::cerr << "grpc_bench_server: " << why
-            << "\nusage: grpc_bench_server --api sync|callback [--port N]\n";
+            << "\nusage: grpc_bench_server --api sync|callback [--port N] [--tls-dir DIR]\n";
   return 2;
 }
 
@@ -61,7 +65,7 @@ int usage(const std::string& why) {
 
 int main(int argc, char** argv) {
   using namespace flybench;
-  std::string api;
+  std::string api, tls_dir;
   long port = 0;
   for (int i = 1; i < argc; i += 2) {
     std::string key = argv[i];
@@ -69,6 +73,8 @@ int main(int argc, char** argv) {
     std::string value = argv[i + 1];
     if (key == "--api") {
       api = value;
+    } else if (key == "--tls-dir") {
+      tls_dir = value;
     } else if (key == "--port") {
       char* end = nullptr;
       port = std::strtol(value.c_str(), &end, 10);
@@ -93,8 +99,20 @@ int main(int argc, char** argv) {
   CallbackService callback_service;
   grpc::ServerBuilder builder;
   int selected = 0;
-  builder.AddListeningPort("127.0.0.1:" + std::to_string(port), grpc::InsecureServerCredentials(),
-                           &selected);
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (!tls_dir.empty()) {
+    try {
+      grpc::SslServerCredentialsOptions ssl(
+          GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+      ssl.pem_root_certs = read_tls_file(tls_dir, "ca.pem");
+      ssl.pem_key_cert_pairs.push_back(
+          {read_tls_file(tls_dir, "server.key"), read_tls_file(tls_dir, "server.pem")});
+      credentials = grpc::SslServerCredentials(ssl);
+    } catch (const std::exception& e) {
+      return usage(std::string("--tls-dir: ") + e.what());
+    }
+  }
+  builder.AddListeningPort("127.0.0.1:" + std::to_string(port), credentials, &selected);
   if (api == "sync") {
     builder.RegisterService(&sync_service);
   } else {
