@@ -167,15 +167,11 @@ void Cluster::refuse_busy(asio::ip::tcp::socket& socket) {
     if (!ec) socket.write_some(asio::buffer(refuse.data(), refuse.size()), ec);
   }
   record_refusal(wire::RefuseReason::busy, address);
-  ++busy_refusals_;
-  const auto now = std::chrono::steady_clock::now();
-  if (now - last_busy_log_ >= std::chrono::seconds(1)) {
+  if (std::size_t suppressed = 0; busy_log_.allow(suppressed)) {
     fly::log::get().warn(
         "flyrpc: refusing a connection from {}: {} handshakes already pending "
         "(max_pending_handshakes; {} refused since the last such message)",
-        address.empty() ? "an unknown address" : address, handshaking_inbound_, busy_refusals_);
-    busy_refusals_ = 0;
-    last_busy_log_ = now;
+        address.empty() ? "an unknown address" : address, handshaking_inbound_, suppressed + 1);
   }
 }
 

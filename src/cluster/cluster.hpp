@@ -192,9 +192,8 @@ class Cluster final : public net::PeerEvents {
   /// Connections not yet members: in handshake, or waiting for ACTIVATE/ANNOUNCE.
   std::unordered_map<std::uint64_t, std::shared_ptr<detail::Peer>> pending_;
   std::size_t handshaking_inbound_ = 0;
-  // Refusals for max_pending_handshakes since the last log line (refuse_busy).
-  std::size_t busy_refusals_ = 0;
-  std::chrono::steady_clock::time_point last_busy_log_{};
+  // refuse_busy's log line for max_pending_handshakes, once a second.
+  detail::LogLimiter busy_log_;
   /// Members by name, with the connection that serves each (owned here).
   struct Entry {
     std::shared_ptr<const Member> member;
