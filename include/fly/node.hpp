@@ -42,6 +42,7 @@
 #include "fly/detail/unique_function.hpp"
 #include "fly/errors.hpp"
 #include "fly/function.hpp"
+#include "fly/membership.hpp"
 #include "fly/region.hpp"
 #include "fly/telemetry.hpp"
 
@@ -162,29 +163,6 @@ struct NodeOptions {
   /// Reads the environment (README "Environment"). Throws fly::ConfigError
   /// naming the variable for a malformed value.
   static NodeOptions from_env();
-};
-
-/// A member of the cluster, as this node sees it.
-struct NodeInfo {
-  std::string name;
-  std::string region;
-  std::string address;  ///< "host:port" it listens on ("" for a hidden node)
-  bool hidden = false;
-  std::vector<std::string> functions;  ///< what it exports, sorted
-};
-
-/// Node up / node down, delivered to subscribers.
-struct MembershipEvent {
-  /// `replaced`: this node (`node` is itself) lost its name to a newer process
-  /// of the same name — of two live incarnations of a name the later start
-  /// wins on every node. The node has left the cluster and dials no more (calls
-  /// to other nodes fail; stop() is still due); `reason` says who told it, and
-  /// last_join_error() returns it from then on. A process should stop and exit
-  /// with an error.
-  enum class Kind { up, down, replaced };
-  Kind kind;
-  NodeInfo node;
-  std::string reason;  ///< for down: "goodbye", "heartbeat timeout", "connection reset", ...
 };
 
 /// One node's outcome in a multicall: a value or an error, never both.

@@ -4,6 +4,7 @@
 #include <asio/connect.hpp>
 #include <asio/ip/v6_only.hpp>
 #include <asio/post.hpp>
+#include "base/host_port_format.hpp"
 #include "base/log.hpp"
 
 #include <algorithm>
@@ -17,11 +18,6 @@
 namespace fly::cluster {
 
 namespace {
-
-std::string join_host_port(const std::string& host, std::uint16_t port) {
-  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
-  return host + ":" + std::to_string(port);
-}
 
 bool is_wildcard(const std::string& host) {
   return host == "0.0.0.0" || host == "::";
@@ -77,7 +73,8 @@ void Cluster::start() {
     if (!ec) acceptor_.bind(endpoint, ec);
     if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
-      throw ConfigError("listen address", join_host_port(settings_.listen_host, settings_.port),
+      throw ConfigError("listen address",
+                        detail::join_host_port(settings_.listen_host, settings_.port),
                         "cannot listen: " + ec.message());
     }
     listen_port_ = acceptor_.local_endpoint().port();
@@ -157,7 +154,7 @@ void Cluster::refuse_busy(asio::ip::tcp::socket& socket) {
   asio::error_code ec;
   const auto remote = socket.remote_endpoint(ec);
   const std::string address =
-      ec ? std::string() : join_host_port(remote.address().to_string(), remote.port());
+      ec ? std::string() : detail::join_host_port(remote.address().to_string(), remote.port());
   if (!settings_.tls) {
     detail::Buffer refuse;
     wire::encode_refuse(refuse,
@@ -212,7 +209,7 @@ wire::Hello Cluster::hello_for(const asio::ip::tcp::socket& socket) const {
         host = a.to_string();
       }
     }
-    hello.listen_address = join_host_port(host, listen_port_);
+    hello.listen_address = detail::join_host_port(host, listen_port_);
   }
   return hello;
 }
@@ -220,7 +217,7 @@ wire::Hello Cluster::hello_for(const asio::ip::tcp::socket& socket) const {
 std::string Cluster::self_address() const {
   if (!settings_.advertise_address.empty()) return settings_.advertise_address;
   if (listen_port_ == 0) return "";
-  return join_host_port(settings_.listen_host, listen_port_);
+  return detail::join_host_port(settings_.listen_host, listen_port_);
 }
 
 // ---- dialing -----------------------------------------------------------------
@@ -718,15 +715,6 @@ void Cluster::publish() {
   }
   view_.publish(std::move(view));
   changed_.notify_all();
-}
-
-NodeInfo Cluster::info_of(const Member& m) {
-  NodeInfo info{m.name, m.region, m.address, m.hidden, {}};
-  if (m.functions) {
-    info.functions.assign(m.functions->begin(), m.functions->end());
-    std::sort(info.functions.begin(), info.functions.end());
-  }
-  return info;
 }
 
 // ---- telemetry ---------------------------------------------------------------

@@ -30,7 +30,7 @@
 #include "cluster/cluster_view.hpp"
 #include "cluster/snapshot.hpp"
 #include "fly/function.hpp"
-#include "fly/node.hpp"
+#include "fly/membership.hpp"
 #include "fly/telemetry.hpp"
 #include "net/peer.hpp"
 
@@ -159,7 +159,6 @@ class Cluster final : public net::PeerEvents {
   void publish();                                                        // locked
   void emit(MembershipEvent event);                                      // locked
   std::string self_address() const;
-  static NodeInfo info_of(const Member& m);
   // Telemetry. A cluster event with its metadata owned, for emitting later.
   struct EventData {
     std::string node, region, reason, peer;

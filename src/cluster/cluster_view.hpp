@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cluster/route_index.hpp"
+#include "fly/membership.hpp"
 #include "net/peer.hpp"
 
 namespace fly::cluster {
@@ -39,6 +40,10 @@ struct Member {
     return functions && functions->find(function) != functions->end();
   }
 };
+
+/// The member as the public API shows it (Node::nodes(), MembershipEvent):
+/// a copy, functions sorted. Allocates.
+NodeInfo info_of(const Member& m);
 
 struct ClusterView {
   /// Visible members, this node included when visible; sorted by name.

@@ -117,7 +117,7 @@ HostPort parse_bracketed(std::string_view s, std::uint16_t default_port) {
     fail(fmt::format("\"{}\" in brackets is not a valid IPv6 address", inside));
   }
   if (rest.empty()) {
-    return {v6, port_or_default(default_port, "[" + v6 + "]:4369")};
+    return {v6, port_or_default(default_port, fmt::format("[{}]:4369", v6))};
   }
   if (rest.front() != ':') {
     fail(fmt::format("unexpected \"{}\" after ']' (expected \":port\" or nothing)", rest));
@@ -147,7 +147,7 @@ HostPort parse_unbracketed_v6(std::string_view s, std::uint16_t default_port) {
   if (v6.empty()) {
     fail("not a valid host:port; an IPv6 address with a port is written \"[fdaa::1]:4369\"");
   }
-  return {v6, port_or_default(default_port, "[" + v6 + "]:4369")};
+  return {v6, port_or_default(default_port, fmt::format("[{}]:4369", v6))};
 }
 
 // The text of one host/port, already trimmed and non-empty.

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "base/host_port_format.hpp"
 #include "net/tls.hpp"
 #include "telemetry/node_metrics.hpp"
 
@@ -26,8 +27,7 @@ std::atomic<std::uint64_t> next_peer_id{1};
 
 std::string endpoint_string(const asio::ip::tcp::endpoint& ep) {
   const auto addr = ep.address();
-  if (addr.is_v6()) return "[" + addr.to_string() + "]:" + std::to_string(ep.port());
-  return addr.to_string() + ":" + std::to_string(ep.port());
+  return join_host_port(addr.to_string(), ep.port());
 }
 
 // A TLS record header (handshake or alert, version 3.x): what a plaintext

@@ -16,6 +16,7 @@
 #include <system_error>
 #include <thread>
 
+#include "base/host_port_format.hpp"
 #include "base/log.hpp"
 #include "cluster/cluster.hpp"
 #include "cluster/route_choice.hpp"
@@ -176,15 +177,6 @@ detail::Route remote_route(const cluster::Member& m, std::string_view function) 
   return {nullptr, raw, std::move(peer), raw->peer_hello().name, raw->peer_hello().region};
 }
 
-NodeInfo to_info(const cluster::Member& m) {
-  NodeInfo info{m.name, m.region, m.address, m.hidden, {}};
-  if (m.functions) {
-    info.functions.assign(m.functions->begin(), m.functions->end());
-    std::sort(info.functions.begin(), info.functions.end());
-  }
-  return info;
-}
-
 }  // namespace
 
 Node::Node(NodeOptions options) {
@@ -324,9 +316,7 @@ void Node::start() {
           answered->store(true);
           // Only ever adds: a name missing from one answer is not a dead node.
           for (const auto& a : addresses) {
-            const std::string host = a.to_string();
-            cl->add_seed(a.is_v6() ? "[" + host + "]:" + std::to_string(port)
-                                   : host + ":" + std::to_string(port));
+            cl->add_seed(detail::join_host_port(a.to_string(), port));
           }
         });
     c.dns->start();
@@ -427,7 +417,7 @@ std::vector<std::string> Node::regions() const {
 std::vector<NodeInfo> Node::nodes() const {
   auto view = core_->cluster->snapshot();
   std::vector<NodeInfo> out;
-  for (const auto& m : view->visible) out.push_back(to_info(*m));
+  for (const auto& m : view->visible) out.push_back(cluster::info_of(*m));
   return out;
 }
 
@@ -436,7 +426,7 @@ std::vector<NodeInfo> Node::region_nodes(std::string_view region) const {
   std::vector<NodeInfo> out;
   auto it = view->by_region.find(region);
   if (it != view->by_region.end()) {
-    for (const auto* m : it->second) out.push_back(to_info(*m));
+    for (const auto* m : it->second) out.push_back(cluster::info_of(*m));
   }
   return out;
 }

@@ -3,6 +3,7 @@
 #include <asio/ip/address.hpp>
 #include <charconv>
 
+#include "base/host_port_format.hpp"
 #include "fly/errors.hpp"
 
 namespace fly::telemetry {
@@ -86,9 +87,7 @@ asio::ip::tcp::endpoint parse_metrics_address(std::string_view value,
 
 std::string to_string(const asio::ip::tcp::endpoint& endpoint) {
   const auto address = endpoint.address();
-  const std::string port = std::to_string(endpoint.port());
-  if (address.is_v6()) return "[" + address.to_string() + "]:" + port;
-  return address.to_string() + ":" + port;
+  return detail::join_host_port(address.to_string(), endpoint.port());
 }
 
 }  // namespace fly::telemetry

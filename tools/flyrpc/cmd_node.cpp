@@ -110,8 +110,9 @@ int run_node(const NodeFlags& f) {
     }
   });
   node.start();
-  const std::string host =
-      o.listen_host.find(':') != std::string::npos ? "[" + o.listen_host + "]" : o.listen_host;
+  const std::string host = o.listen_host.find(':') != std::string::npos
+                               ? fmt::format("[{}]", o.listen_host)
+                               : o.listen_host;
   if (node.listen_port() != 0) {
     emit_line(
         fmt::format("listening {}:{} {} {}", host, node.listen_port(), node.name(), node.region()));
