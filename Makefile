@@ -6,6 +6,7 @@
 #   make test-asan   the test suite under AddressSanitizer + UBSan
 #   make test-tsan   the test suite under ThreadSanitizer
 #   make fuzz-short  every libFuzzer target for 15 s (scripts/fuzz.sh N for longer)
+#   make release-check  the Release build deploy/Dockerfile makes (scripts/build-release.sh)
 #   make ci          what CI runs: test, test-asan, test-tsan, fuzz-short
 #   make bench       micro-benchmarks, then bench/run.sh (flyrpc vs floor, gRPC, :erpc)
 #   make bench-quick bench/run.sh --quick: one short round of the cross-system run
@@ -15,7 +16,7 @@ JOBS ?= $(shell nproc)
 BUILD ?= build
 CMAKE_FLAGS ?=
 
-.PHONY: all deps test-deps build build-all package demo test test-asan test-tsan fuzz-short ci bench bench-quick format format-check clean
+.PHONY: all deps test-deps build build-all package demo test test-asan test-tsan fuzz-short release-check ci bench bench-quick format format-check clean
 
 all: build
 
@@ -67,7 +68,14 @@ test-tsan: test-deps build-tsan/CMakeCache.txt
 fuzz-short:
 	scripts/fuzz.sh 15
 
-ci: format-check test test-asan test-tsan fuzz-short
+# What deploy/Dockerfile builds, as it builds it (Release, installed, the app
+# against the install), then the installed CLI answers --version.
+release-check: deps
+	scripts/build-release.sh build-release/prefix build-release/app
+	build-release/prefix/bin/flyrpc --version
+	test -x build-release/app/bin/fly_service
+
+ci: format-check release-check test test-asan test-tsan fuzz-short
 
 bench: build-all
 	$(BUILD)/bin/flyrpc_micro_bench
