@@ -11,10 +11,6 @@ namespace flyrel {
 
 using namespace std::chrono_literals;
 
-std::chrono::milliseconds slack(std::chrono::milliseconds base) {
-  return kSanitized ? base * 3 : base;
-}
-
 // ---- NodeInHost ----------------------------------------------------------
 
 NodeInHost::NodeInHost(Host& host, std::string name, std::string region, std::string primary,
