@@ -18,6 +18,7 @@
 #include "cluster/snapshot.hpp"
 #include "fly/node.hpp"
 #include "net/peer.hpp"
+#include "support/no_events.hpp"
 
 namespace {
 
@@ -29,21 +30,10 @@ constexpr std::array<std::string_view, 5> kRegions = {"ams", "hkg", "lax", "syd"
 
 // Connections that are never started: what the route path touches of a
 // Peer (the weak_ptr's control block, the call table, the RTT) is real; no
-// socket is open and no event ever arrives.
-struct NoEvents final : fly::net::PeerEvents, fly::net::CallHandler {
-  void on_authenticated(const std::shared_ptr<fly::detail::Peer>&) override {}
-  void on_control_frame(const std::shared_ptr<fly::detail::Peer>&,
-                        const fly::wire::FrameView&) override {}
-  void on_closed(const std::shared_ptr<fly::detail::Peer>&, const fly::net::CloseInfo&) override {}
-  void on_call(const std::shared_ptr<fly::detail::Peer>&, const fly::wire::CallView&) override {}
-  void on_cancel(const std::shared_ptr<fly::detail::Peer>&, std::uint64_t) override {}
-  void on_connection_closed(const std::shared_ptr<fly::detail::Peer>&,
-                            const std::string&) override {}
-};
-
+// socket is open and no event ever arrives (support/no_events.hpp).
 std::shared_ptr<fly::detail::Peer> idle_peer(const std::string& name, const std::string& region) {
   static asio::io_context io;
-  static NoEvents events;
+  static flytest::NoEvents events;
   fly::net::PeerSettings settings;
   settings.cookie = "micro-bench-cookie";
   settings.hello.name = name;

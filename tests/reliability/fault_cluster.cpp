@@ -11,10 +11,6 @@ namespace flyrel {
 
 using namespace std::chrono_literals;
 
-std::chrono::milliseconds slack(std::chrono::milliseconds base) {
-  return kSanitized ? base * 3 : base;
-}
-
 // ---- NodeInHost ----------------------------------------------------------
 
 NodeInHost::NodeInHost(Host& host, std::string name, std::string region, std::string primary,
@@ -150,10 +146,9 @@ void FaultCluster::SetUp() {
                                                std::vector<std::string>{seed}, cookie, timing));
   nodes.push_back(std::make_unique<NodeInHost>(syd, "syd-1", "syd", "ams",
                                                std::vector<std::string>{seed}, cookie, timing));
-  // One at a time, each in every view before the next starts: nodes that
-  // join a seed at the same moment may miss each other (suspected; see
-  // DISABLED_ConcurrentJoinsAllMeet in join_race_test.cpp), and these tests
-  // are about faults, not that race.
+  // One at a time, each in every view before the next starts: these tests
+  // are about faults; simultaneous joins are ConcurrentJoinsAllMeet's
+  // (join_race_test.cpp).
   for (auto& n : nodes) {
     n->start();
     ASSERT_TRUE(n->wait_listening(slack(10s))) << n->name() << ":\n" << n->out() << n->err();

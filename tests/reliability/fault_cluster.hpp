@@ -23,20 +23,13 @@
 #include "fly/node.hpp"
 #include "reliability/netns.hpp"
 #include "support/process.hpp"
+#include "support/slack.hpp"
 
 namespace flyrel {
 
-/// True in a sanitizer build (FLYRPC_SANITIZE set): the suite scales its
-/// loads down and its time bounds up.
-constexpr bool kSanitized =
-#ifdef FLYRPC_RELIABILITY_SANITIZED
-    true;
-#else
-    false;
-#endif
-
-/// `base` in a plain build, `base * 3` under sanitizers.
-std::chrono::milliseconds slack(std::chrono::milliseconds base);
+// Sanitizer builds scale the suite's loads down and its time bounds up.
+using flytest::kSanitized;
+using flytest::slack;
 
 /// Heartbeats are short so that the suite is fast.
 struct ClusterTiming {

@@ -19,6 +19,7 @@
 #include "support/cluster_harness.hpp"
 #include "support/in_process_node.hpp"
 #include "support/log_capture.hpp"
+#include "support/slack.hpp"
 #include "support/wait.hpp"
 
 namespace {
@@ -27,12 +28,7 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using flytest::in_process_options;
 using flytest::seed_of;
-
-#ifdef FLYRPC_TEST_SANITIZED
-constexpr int kSlack = 3;  // sanitizers run everything 3-5x slower
-#else
-constexpr int kSlack = 1;
-#endif
+using flytest::slack;
 
 // Node::stop()'s stated bound beyond drain_timeout (node.hpp): 500 ms for
 // cancelled handlers to return, and at most 2 s for the I/O threads.
@@ -94,7 +90,7 @@ class StopAtDrainTimeout : public ::testing::Test {
     callee->start();
     caller = std::make_unique<fly::Node>(in_process_options("caller-1", "cal", {seed_of(*callee)}));
     caller->start();
-    ASSERT_TRUE(caller->wait_for_region("stp", 10s * kSlack));
+    ASSERT_TRUE(caller->wait_for_region("stp", slack(10s)));
   }
   void TearDown() override {
     seen->release = true;
@@ -122,13 +118,13 @@ TEST_F(StopAtDrainTimeout, CancelsRunningCallsAndReturnsWithinTheBound) {
       }
     });
   }
-  ASSERT_EVENTUALLY(seen->started == 2, 10000 * kSlack);
+  ASSERT_EVENTUALLY(seen->started == 2, slack(10s));
   const auto t0 = Clock::now();
   callee->stop();
   const auto took = since(t0);
   for (auto& t : callers) t.join();
   EXPECT_GE(took, 300ms) << "stop() must first let the calls drain";
-  EXPECT_LT(took, 300ms + kStopBound * kSlack) << "stop() took " << took.count() << " ms";
+  EXPECT_LT(took, 300ms + slack(kStopBound)) << "stop() took " << took.count() << " ms";
   EXPECT_EQ(seen->saw_cancelled, 2) << "the handlers were not told to give up";
   EXPECT_EQ(node_down, 2) << "the callers must get NodeDown when the node leaves";
 }
@@ -140,18 +136,18 @@ TEST_F(StopAtDrainTimeout, AbandonsAHandlerThatIgnoresCancellation) {
     } catch (...) {
     }
   });
-  ASSERT_EVENTUALLY(seen->started == 1, 10000 * kSlack);
+  ASSERT_EVENTUALLY(seen->started == 1, slack(10s));
   std::weak_ptr<int> internals = probe;
   std::weak_ptr<int> core = core_probe;
   probe.reset();
   core_probe.reset();
   const auto t0 = Clock::now();
   callee->stop();
-  EXPECT_LT(since(t0), 300ms + kStopBound * kSlack);
+  EXPECT_LT(since(t0), 300ms + slack(kStopBound));
   // The destructor does not wait for the abandoned handler either...
   const auto t1 = Clock::now();
   callee.reset();
-  EXPECT_LT(since(t1), 2000ms * kSlack);
+  EXPECT_LT(since(t1), slack(2000ms));
   call.join();
   EXPECT_EQ(seen->returned, 0) << "the handler was to be still running";
   // ...nor frees what it uses under it: the function's entry (and the rest
@@ -159,10 +155,10 @@ TEST_F(StopAtDrainTimeout, AbandonsAHandlerThatIgnoresCancellation) {
   EXPECT_FALSE(internals.expired());
   EXPECT_FALSE(core.expired());
   seen->release = true;
-  ASSERT_EVENTUALLY(seen->returned == 1, 10000 * kSlack);
+  ASSERT_EVENTUALLY(seen->returned == 1, slack(10s));
   EXPECT_EQ(seen->saw_cancelled, 1) << "it was told to give up";
   // Then they are freed (not leaked), by the time the test ends.
-  EXPECT_EVENTUALLY(internals.expired() && core.expired(), 10000 * kSlack);
+  EXPECT_EVENTUALLY(internals.expired() && core.expired(), slack(10s));
 }
 
 // The real process: SIGTERM during a 20 s call. The node must exit soon after
@@ -171,21 +167,21 @@ TEST_F(StopAtDrainTimeout, AbandonsAHandlerThatIgnoresCancellation) {
 TEST(StopProcess, SigtermCancelsALongCallAndExitsWithinTheBound) {
   const std::string cookie = flytest::random_cookie();
   flytest::NodeProcess node({"s1", "syd", {}, {"--verbose"}, {}}, cookie, "syd");
-  ASSERT_TRUE(node.wait_listening(10s * kSlack)) << node.err();
+  ASSERT_TRUE(node.wait_listening(slack(10s))) << node.err();
   auto call =
       flytest::Process::spawn({FLYRPC_CLI_PATH, "call", "--seeds", node.address(), "--region",
                                "syd", "--timeout", "60000", "Process.sleep", "20000"},
                               {{"FLY_RPC_COOKIE", cookie}});
-  ASSERT_EVENTUALLY(node.err().find("RECV Process.sleep") != std::string::npos, 10000 * kSlack)
+  ASSERT_EVENTUALLY(node.err().find("RECV Process.sleep") != std::string::npos, slack(10s))
       << node.err();
   const auto t0 = Clock::now();
   node.process().signal(SIGTERM);
-  const auto exited = node.process().wait_for(5000ms + kStopBound * kSlack + 1000ms);
+  const auto exited = node.process().wait_for(5000ms + slack(kStopBound) + 1000ms);
   ASSERT_TRUE(exited.has_value()) << "still running " << since(t0).count() << " ms after SIGTERM";
   EXPECT_EQ(exited->exit_code, 0) << exited->err;
   EXPECT_GE(since(t0), 4900ms) << "it must wait drain_timeout first";
   EXPECT_NE(exited->err.find("cancelling them"), std::string::npos) << exited->err;
-  const auto caller = call.wait_for(10s * kSlack);
+  const auto caller = call.wait_for(slack(10s));
   ASSERT_TRUE(caller.has_value());
   EXPECT_EQ(caller->exit_code, 5) << caller->err;  // NodeDown
 }
@@ -220,15 +216,15 @@ TEST(CallerDies, ItsCallsAreCancelledAndTheWorkersFreed) {
                                  "pol", "--timeout", "600000", "Test.hold", "600000"},
                                 {{"FLY_RPC_COOKIE", cookie}}));
   }
-  ASSERT_EVENTUALLY(log.count(spdlog::level::info, "RECV Test.hold") == 3, 20000 * kSlack);
-  ASSERT_EVENTUALLY(seen->started == 2, 10000 * kSlack);
+  ASSERT_EVENTUALLY(log.count(spdlog::level::info, "RECV Test.hold") == 3, slack(20s));
+  ASSERT_EVENTUALLY(seen->started == 2, slack(10s));
   for (auto& p : callers) p.signal(SIGKILL);
-  for (auto& p : callers) ASSERT_TRUE(p.wait_for(10s * kSlack).has_value());
+  for (auto& p : callers) ASSERT_TRUE(p.wait_for(slack(10s)).has_value());
   // Each connection's end cancels its call: the running ones see it, the
   // queued one is skipped — or, if a worker freed by another caller's
   // cancellation took it first, it sees its own cancellation too.
-  EXPECT_EVENTUALLY(log.count(spdlog::level::info, "its connection closed") == 3, 10000 * kSlack);
-  EXPECT_EVENTUALLY(seen->started >= 2 && seen->saw_cancelled == seen->started, 10000 * kSlack)
+  EXPECT_EVENTUALLY(log.count(spdlog::level::info, "its connection closed") == 3, slack(10s));
+  EXPECT_EVENTUALLY(seen->started >= 2 && seen->saw_cancelled == seen->started, slack(10s))
       << seen->saw_cancelled << " of " << seen->started << " saw their cancellation";
   // A fresh call needs a worker: served, long before any sleep would end.
   const auto r = flytest::cli_call(
@@ -257,8 +253,8 @@ class FrameLimit : public ::testing::Test {
     caller = std::make_unique<fly::Node>(c);
     flytest::expose_test_functions(*caller);
     caller->start();
-    ASSERT_TRUE(caller->wait_for_region("big", 10s * kSlack));
-    ASSERT_TRUE(callee->wait_for_region("sml", 10s * kSlack));
+    ASSERT_TRUE(caller->wait_for_region("big", slack(10s)));
+    ASSERT_TRUE(callee->wait_for_region("sml", slack(10s)));
   }
   void TearDown() override {
     if (caller) caller->stop();
@@ -326,7 +322,7 @@ TEST_F(FrameLimit, AsyncOversizedArgumentsReachTheHandlerNotTheInitiator) {
     }
     inside = false;
   });
-  ASSERT_EVENTUALLY(done || threw, 10000 * kSlack);
+  ASSERT_EVENTUALLY(done || threw, slack(10s));
   EXPECT_FALSE(threw) << "the initiating function threw";
   EXPECT_FALSE(ran_inside) << "the handler ran inside the initiating function";
   EXPECT_EQ(message,
@@ -344,12 +340,12 @@ TEST_F(FrameLimit, AsyncOversizedArgumentsReachTheHandlerNotTheInitiator) {
 TEST(AsyncPromises, AFailureFoundInsideTheInitiationIsPostedNotRunInline) {
   const std::string cookie = flytest::random_cookie();
   flytest::NodeProcess callee({"gone-1", "gon", {}, {"--verbose"}, {}}, cookie, "gon");
-  ASSERT_TRUE(callee.wait_listening(10s * kSlack)) << callee.err();
+  ASSERT_TRUE(callee.wait_listening(slack(10s))) << callee.err();
   auto o = in_process_options("watch-1", "wch", {callee.address()}, cookie);
   o.io_threads = 1;
   fly::Node node(o);
   node.start();
-  ASSERT_TRUE(node.wait_for_region("gon", 10s * kSlack));
+  ASSERT_TRUE(node.wait_for_region("gon", slack(10s)));
 
   std::atomic<bool> started_second{false}, second_done{false}, second_inline{false};
   std::atomic<bool> second_threw{false};
@@ -374,9 +370,9 @@ TEST(AsyncPromises, AFailureFoundInsideTheInitiationIsPostedNotRunInline) {
   std::atomic<bool> first_done{false};
   node.async_rpc_region<void>("gon", "Process.sleep", 20000, fly::timeout(60s),
                               [&](std::exception_ptr) { first_done = true; });
-  ASSERT_EVENTUALLY(callee.err().find("RECV Process.sleep") != std::string::npos, 10000 * kSlack);
+  ASSERT_EVENTUALLY(callee.err().find("RECV Process.sleep") != std::string::npos, slack(10s));
   callee.process().signal(SIGKILL);
-  ASSERT_EVENTUALLY(first_done && (second_done || second_threw), 10000 * kSlack);
+  ASSERT_EVENTUALLY(first_done && (second_done || second_threw), slack(10s));
   EXPECT_FALSE(second_threw) << "the initiating function threw";
   EXPECT_FALSE(second_inline) << "the handler ran inside the initiating function";
   node.telemetry().detach("start-a-call-while-closing");

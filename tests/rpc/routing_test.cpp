@@ -27,6 +27,7 @@
 #include "fly/node.hpp"
 #include "net/peer.hpp"
 #include "support/in_process_node.hpp"
+#include "support/no_events.hpp"
 #include "support/wait.hpp"
 
 namespace {
@@ -36,17 +37,6 @@ using fly::Prefer;
 using fly::cluster::Member;
 
 // ---- the choice and the index, on hand-built views ---------------------------------
-
-struct NoEvents final : fly::net::PeerEvents, fly::net::CallHandler {
-  void on_authenticated(const std::shared_ptr<fly::detail::Peer>&) override {}
-  void on_control_frame(const std::shared_ptr<fly::detail::Peer>&,
-                        const fly::wire::FrameView&) override {}
-  void on_closed(const std::shared_ptr<fly::detail::Peer>&, const fly::net::CloseInfo&) override {}
-  void on_call(const std::shared_ptr<fly::detail::Peer>&, const fly::wire::CallView&) override {}
-  void on_cancel(const std::shared_ptr<fly::detail::Peer>&, std::uint64_t) override {}
-  void on_connection_closed(const std::shared_ptr<fly::detail::Peer>&,
-                            const std::string&) override {}
-};
 
 // A call that stays in a call table until taken back: load on a peer.
 struct HeldCall final : fly::detail::PendingCall {
@@ -114,7 +104,7 @@ class FakeRegion : public ::testing::Test {
   }
 
   asio::io_context io_;
-  NoEvents events_;
+  flytest::NoEvents events_;
   std::map<std::string, std::shared_ptr<fly::detail::Peer>> peers_;
   std::vector<std::shared_ptr<const Member>> members_;
   std::vector<std::unique_ptr<HeldCall>> held_;

@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,30 +52,23 @@ Process Process::spawn(const std::vector<std::string>& argv,
   }
   for (const auto& name : unset) merged.erase(name);
   for (const auto& [k, v] : env) merged[k] = v;
-  std::vector<std::string> env_strings;
-  for (const auto& [k, v] : merged) env_strings.push_back(k + "=" + v);
-  std::vector<char*> envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> args = argv;
-  std::vector<char*> cargv;
-  for (auto& a : args) cargv.push_back(a.data());
-  cargv.push_back(nullptr);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, p.out_path_.c_str(), O_WRONLY | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&actions, 2, p.err_path_.c_str(), O_WRONLY | O_TRUNC, 0600);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  // Own process group, so a test can signal a process tree at once.
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-  posix_spawnattr_setpgroup(&attr, 0);
-  int rc = ::posix_spawnp(&p.pid_, cargv[0], &actions, &attr, cargv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) throw std::runtime_error("posix_spawn " + argv[0] + ": " + std::strerror(rc));
+  flyproc::SpawnSpec spec;
+  spec.argv = argv;
+  for (const auto& [k, v] : merged) spec.env.push_back(k + "=" + v);
+  const int out = ::open(p.out_path_.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  const int err = ::open(p.err_path_.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  spec.stdout_fd = out;
+  spec.stderr_fd = err;
+  try {
+    if (out < 0 || err < 0) throw std::runtime_error("cannot open the output files");
+    p.child_ = flyproc::Child(flyproc::spawn(spec));
+  } catch (const std::exception& e) {
+    if (out >= 0) ::close(out);
+    if (err >= 0) ::close(err);
+    throw std::runtime_error("spawn " + argv.at(0) + ": " + e.what());
+  }
+  ::close(out);
+  ::close(err);
   return p;
 }
 
@@ -86,8 +78,8 @@ Process::Process(Process&& o) noexcept {
 
 Process& Process::operator=(Process&& o) noexcept {
   if (this != &o) {
-    pid_ = std::exchange(o.pid_, -1);
-    reaped_ = o.reaped_;
+    child_ = std::move(o.child_);
+    collected_ = std::exchange(o.collected_, false);
     result_ = std::move(o.result_);
     out_path_ = std::move(o.out_path_);
     err_path_ = std::move(o.err_path_);
@@ -98,17 +90,15 @@ Process& Process::operator=(Process&& o) noexcept {
 }
 
 Process::~Process() {
-  if (pid_ > 0 && !reaped_) {
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-  }
+  child_.kill_and_reap();
   if (!out_path_.empty()) ::unlink(out_path_.c_str());
   if (!err_path_.empty()) ::unlink(err_path_.c_str());
 }
 
-void Process::reap(int status) {
-  reaped_ = true;
+void Process::collect() {
+  if (collected_) return;
+  collected_ = true;
+  const int status = child_.status();
   if (WIFEXITED(status)) {
     result_.exit_code = WEXITSTATUS(status);
   } else if (WIFSIGNALED(status)) {
@@ -119,29 +109,22 @@ void Process::reap(int status) {
 }
 
 bool Process::running() {
-  if (pid_ <= 0 || reaped_) return false;
-  int status = 0;
-  pid_t r = ::waitpid(pid_, &status, WNOHANG);
-  if (r == pid_) {
-    reap(status);
-    return false;
-  }
-  return true;
+  if (child_.pid() <= 0) return false;
+  if (!child_.poll()) return true;
+  collect();
+  return false;
 }
 
 void Process::signal(int sig) {
-  if (pid_ > 0 && !reaped_) ::kill(pid_, sig);
+  child_.signal(sig);
 }
 
 std::optional<ProcessResult> Process::wait_for(std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto pause = std::chrono::milliseconds(1);
-  while (running()) {
-    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-    std::this_thread::sleep_for(pause);  // polling waitpid; exits as soon as the child does
-    pause = std::min(pause * 2, std::chrono::milliseconds(20));
+  if (!flyproc::poll_until([&] { return !running(); },
+                           std::chrono::steady_clock::now() + timeout)) {
+    return std::nullopt;
   }
-  if (!reaped_) return std::nullopt;
+  if (!collected_) return std::nullopt;
   return result_;
 }
 

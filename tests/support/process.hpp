@@ -1,7 +1,8 @@
 // Child processes for tests: spawn the real flyrpc binary (or any program)
 // with extra environment, its output going to files, and wait on it with a
 // deadline. The destructor kills and reaps whatever is still running, so a
-// failing test leaves no process behind.
+// failing test leaves no process behind. Started by the spawner the flyrpc
+// tool shares (tools/common/child_process.hpp): each in its own process group.
 #pragma once
 
 #include <sys/types.h>
@@ -11,6 +12,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "common/child_process.hpp"
 
 namespace flytest {
 
@@ -36,7 +39,7 @@ class Process {
   Process& operator=(const Process&) = delete;
   ~Process();
 
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return child_.pid(); }
   bool running();
   /// Sends `sig` (no-op once reaped).
   void signal(int sig);
@@ -48,10 +51,10 @@ class Process {
 
  private:
   Process() = default;
-  void reap(int status);
+  void collect();
 
-  pid_t pid_ = -1;
-  bool reaped_ = false;
+  flyproc::Child child_;
+  bool collected_ = false;  // result_ is filled in
   ProcessResult result_;
   std::string out_path_;
   std::string err_path_;

@@ -6,6 +6,8 @@
 #include <functional>
 #include <string>
 
+#include "support/slack.hpp"  // deadlines and bounds are written as slack(...)
+
 namespace flytest {
 
 /// Polls `condition` until it holds or `timeout` passes; returns whether it

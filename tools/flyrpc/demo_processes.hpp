@@ -1,8 +1,8 @@
-// The demo's child processes: `flyrpc node`s started with fork+exec, each in
-// its own process group (so Ctrl-C on the terminal reaches only the demo,
-// which then stops them) and with PR_SET_PDEATHSIG(SIGKILL) (so none outlives
-// the demo, even when the demo itself is SIGKILLed). Their stdout and stderr
-// go to one pipe per child, read line by line by one thread per child.
+// The demo's child processes: `flyrpc node`s started by the shared spawner
+// (tools/common/child_process.hpp), each in its own process group (so Ctrl-C on the terminal
+// reaches only the demo, which then stops them) and with PR_SET_PDEATHSIG(SIGKILL) (so none
+// outlives the demo, even when the demo itself is SIGKILLed). Their stdout and stderr go to one
+// pipe per child, read line by line by one thread per child.
 //
 // Thread safety: every member may be called from any thread, except spawn(),
 // which must be called from a thread that lives as long as the children
@@ -21,6 +21,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "common/child_process.hpp"
 
 namespace flyrpc_cli {
 
@@ -41,8 +43,8 @@ class ChildProcesses {
   ChildProcesses& operator=(const ChildProcesses&) = delete;
 
   /// Starts `exe args...` with stdin from /dev/null and returns its index.
-  /// Throws std::runtime_error if the pipe or fork fails, or once kill_all()
-  /// has run (an interrupted demo starts nothing more).
+  /// Throws std::runtime_error if the pipe, fork or exec fails, or once
+  /// kill_all() has run (an interrupted demo starts nothing more).
   std::size_t spawn(const std::vector<std::string>& args);
 
   std::size_t size() const;
@@ -78,7 +80,6 @@ class ChildProcesses {
   bool closed_ = false;                           // guarded by mutex_
 };
 
-/// "exit 0", "exit 3", "killed by SIGKILL": a wait status for people.
-std::string describe_wait_status(int status);
+using flyproc::describe_wait_status;
 
 }  // namespace flyrpc_cli
