@@ -33,9 +33,19 @@ bool is_resource_exhaustion(const asio::error_code& ec) {
          ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
 }
 
+// A retry waits its back-off delay times a random factor in [0.75, 1.25):
+// nodes that lost a peer at the same moment do not all redial at once.
+constexpr double kJitterMin = 0.75;
+constexpr double kJitterMax = 1.25;
+// The back-off doubles per failed attempt up to reconnect_min << this (and
+// never past reconnect_max); the cap only keeps the shift defined.
+constexpr unsigned kMaxBackoffDoublings = 16;
+// A failing target logs its first failure, then every this many.
+constexpr unsigned kLogEveryNthDialFailure = 20;
+
 std::chrono::milliseconds jittered(std::chrono::milliseconds base) {
   thread_local std::minstd_rand rng(std::random_device{}());
-  std::uniform_real_distribution<double> factor(0.75, 1.25);
+  std::uniform_real_distribution<double> factor(kJitterMin, kJitterMax);
   return std::chrono::milliseconds(static_cast<std::int64_t>(base.count() * factor(rng)));
 }
 
@@ -155,7 +165,7 @@ void Cluster::refuse_busy(asio::ip::tcp::socket& socket) {
   const auto remote = socket.remote_endpoint(ec);
   const std::string address =
       ec ? std::string() : detail::join_host_port(remote.address().to_string(), remote.port());
-  if (!settings_.tls) {
+  if (!settings_.peer.tls) {
     detail::Buffer refuse;
     wire::encode_refuse(refuse,
                         {wire::RefuseReason::busy, std::to_string(handshaking_inbound_) +
@@ -174,18 +184,12 @@ void Cluster::refuse_busy(asio::ip::tcp::socket& socket) {
 
 std::shared_ptr<detail::Peer> Cluster::make_peer(asio::ip::tcp::socket socket,
                                                  const std::string& dialed_address) {
-  net::PeerSettings ps;
-  ps.cookie = settings_.cookie;
+  net::PeerSettings ps = settings_.peer;
   ps.hello = hello_for(socket);
-  ps.max_frame_size = settings_.max_frame_size;
-  ps.heartbeat_interval = settings_.heartbeat_interval;
-  ps.heartbeat_timeout = settings_.heartbeat_timeout;
-  ps.handshake_timeout = settings_.handshake_timeout;
-  ps.verbose = settings_.verbose;
-  ps.metrics = settings_.metrics;
-  ps.tls = settings_.tls;
-  return std::make_shared<detail::Peer>(std::move(socket), std::move(ps), *this, calls_,
-                                        dialed_address);
+  auto peer = std::make_shared<detail::Peer>(std::move(socket), std::move(ps), *this, calls_,
+                                             dialed_address);
+  links_.try_emplace(peer->id());
+  return peer;
 }
 
 wire::Hello Cluster::hello_for(const asio::ip::tcp::socket& socket) const {
@@ -268,7 +272,7 @@ void Cluster::attempt(const std::string& address) {
 void Cluster::connect_resolved(const std::string& address,
                                asio::ip::tcp::resolver::results_type results) {
   auto socket = std::make_shared<asio::ip::tcp::socket>(io_);
-  auto deadline = std::make_shared<asio::steady_timer>(io_, settings_.handshake_timeout);
+  auto deadline = std::make_shared<asio::steady_timer>(io_, settings_.peer.handshake_timeout);
   deadline->async_wait([socket](const asio::error_code& ec) {
     if (!ec) {
       asio::error_code ignored;
@@ -301,7 +305,7 @@ void Cluster::dial_failed(const std::string& address, const std::string& why) {
   DialTarget& t = it->second;
   t.in_progress = false;
   last_join_error_ = address + ": " + why;
-  if (t.attempts == 0 || t.attempts % 20 == 0) {
+  if (t.attempts == 0 || t.attempts % kLogEveryNthDialFailure == 0) {
     fly::log::get().info("flyrpc: dialling {} failed ({}); retrying with back-off", address, why);
   }
   schedule_retry(t);
@@ -311,7 +315,7 @@ void Cluster::dial_failed(const std::string& address, const std::string& why) {
 void Cluster::schedule_retry(DialTarget& t) {
   if (leaving_) return;
   if (!t.permanent && !t.name.empty() && members_.count(t.name) != 0) return;
-  const unsigned shift = std::min(t.attempts, 16u);
+  const unsigned shift = std::min(t.attempts, kMaxBackoffDoublings);
   const std::chrono::milliseconds delay = std::min<std::chrono::milliseconds>(
       settings_.reconnect_max, settings_.reconnect_min * (std::int64_t{1} << shift));
   ++t.attempts;
@@ -328,7 +332,7 @@ void Cluster::schedule_retry(DialTarget& t) {
         target.in_progress = false;  // connected meanwhile (e.g. it dialled us)
         return;
       }
-      if (settings_.metrics) settings_.metrics->reconnected();
+      if (settings_.peer.metrics) settings_.peer.metrics->reconnected();
       emit_telemetry(telemetry::Event::reconnect, {"", "", "", address, target.attempts});
     }
     attempt(address);
@@ -339,7 +343,7 @@ void Cluster::schedule_retry(DialTarget& t) {
 
 void Cluster::refuse(const std::shared_ptr<detail::Peer>& peer, wire::RefuseReason reason,
                      const std::string& message) {
-  peer->refused = true;  // so on_closed does not count it again
+  if (Link* link = link_of(*peer)) link->refused = true;  // so on_closed does not count it again
   record_refusal(reason, peer->remote_address());
   peer->send([&](detail::Buffer& out) { wire::encode_refuse(out, {reason, message}); });
   peer->close_after_flush(std::string(wire::to_string(reason)) + ": " + message);
@@ -400,8 +404,10 @@ void Cluster::on_authenticated(const std::shared_ptr<detail::Peer>& peer) {
     // (else both dials of a pair that met at once come up and one replaces
     // the other, which the peer sees as a flap).
     for (const auto& [id, other] : pending_) {
-      if (other != peer && other->activated && other->authenticated() &&
-          other->peer_hello().name == h.name && other->peer_hello().incarnation == h.incarnation) {
+      const Link* other_link = link_of(*other);
+      if (other != peer && other_link != nullptr && other_link->activated &&
+          other->authenticated() && other->peer_hello().name == h.name &&
+          other->peer_hello().incarnation == h.incarnation) {
         refuse(peer, wire::RefuseReason::already_connected, "already connected");
         return;
       }
@@ -428,7 +434,7 @@ void Cluster::on_authenticated(const std::shared_ptr<detail::Peer>& peer) {
   send_announce(*peer);
   send_peers(*peer, h.name);
   if (is_decider_for(h.name)) {
-    peer->activated = true;
+    if (Link* link = link_of(*peer)) link->activated = true;
     peer->send([](detail::Buffer& out) { wire::encode_activate(out); });
   }
   maybe_up(peer);
@@ -438,8 +444,10 @@ void Cluster::on_control_frame(const std::shared_ptr<detail::Peer>& peer,
                                const wire::FrameView& frame) {
   {
     // Frames already in flight from a connection we refused are not acted on.
+    // A closed connection's record is gone: nothing more to act on either.
     std::lock_guard lock(mutex_);
-    if (peer->refused) return;
+    const Link* link = link_of(*peer);
+    if (link == nullptr || link->refused) return;
   }
   std::string error;
   switch (frame.type) {
@@ -449,8 +457,10 @@ void Cluster::on_control_frame(const std::shared_ptr<detail::Peer>& peer,
       auto set = std::make_shared<FunctionSet>();
       for (auto& f : announce.functions) set->insert(std::move(f.name));
       std::lock_guard lock(mutex_);
-      peer->functions = set;
-      peer->announced = true;
+      Link* link = link_of(*peer);
+      if (link == nullptr) return;  // closed meanwhile
+      link->functions = set;
+      link->announced = true;
       auto it = members_.find(peer->peer_hello().name);
       if (it != members_.end() && it->second.peer == peer) {
         auto updated = std::make_shared<Member>(*it->second.member);
@@ -469,7 +479,9 @@ void Cluster::on_control_frame(const std::shared_ptr<detail::Peer>& peer,
         break;
       }
       std::lock_guard lock(mutex_);
-      peer->activated = true;
+      Link* link = link_of(*peer);
+      if (link == nullptr) return;  // closed meanwhile
+      link->activated = true;
       maybe_up(peer);
       return;
     }
@@ -495,7 +507,7 @@ void Cluster::on_control_frame(const std::shared_ptr<detail::Peer>& peer,
       if (!wire::decode_goodbye(frame.payload, reason, error)) break;
       {
         std::lock_guard lock(mutex_);
-        peer->said_goodbye = true;
+        if (Link* link = link_of(*peer)) link->said_goodbye = true;
         auto it = members_.find(peer->peer_hello().name);
         if (it != members_.end() && it->second.peer == peer) {
           member_down(it->first, "goodbye" + (reason.empty() ? "" : " (" + reason + ")"));
@@ -514,6 +526,12 @@ void Cluster::on_control_frame(const std::shared_ptr<detail::Peer>& peer,
 
 void Cluster::on_closed(const std::shared_ptr<detail::Peer>& peer, const net::CloseInfo& info) {
   std::lock_guard lock(mutex_);
+  // The connection's record ends here: on_closed is its last event.
+  Link link;
+  if (auto l = links_.find(peer->id()); l != links_.end()) {
+    link = std::move(l->second);
+    links_.erase(l);
+  }
   if (pending_.erase(peer->id()) != 0 && !peer->outbound() && !info.authenticated &&
       handshaking_inbound_ > 0) {
     --handshaking_inbound_;
@@ -522,14 +540,14 @@ void Cluster::on_closed(const std::shared_ptr<detail::Peer>& peer, const net::Cl
                                 info.refused_by_us == wire::RefuseReason::already_connected;
   // Refusals by the handshake (bad cookie, version, timeout), by the peer, or
   // for a protocol error; the cluster's own (refuse()) were counted there.
-  if (!peer->refused) {
+  if (!link.refused) {
     if (info.refused_by_us) {
       record_refusal(*info.refused_by_us, peer->remote_address());
     } else if (info.refused_by_peer) {
       record_refusal(*info.refused_by_peer, peer->remote_address());
     }
   }
-  if (peer->outbound() && !harmless_refusal && !peer->activated) {
+  if (peer->outbound() && !harmless_refusal && !link.activated) {
     last_join_error_ = peer->dialed_address() + ": " + info.reason;
   }
   const std::string who = peer->authenticated() ? peer->peer_hello().name : peer->remote_address();
@@ -537,7 +555,7 @@ void Cluster::on_closed(const std::shared_ptr<detail::Peer>& peer, const net::Cl
       peer->authenticated()) {
     // Final, from a node that shares the cookie: a newer process has our name.
     replaced_by(who + " at " + peer->remote_address());
-  } else if (!peer->refused && !harmless_refusal && !leaving_ &&
+  } else if (!link.refused && !harmless_refusal && !leaving_ &&
              ((peer->outbound() && (info.refused_by_peer || info.refused_by_us)) ||
               (info.authenticated && info.refused_by_peer))) {
     // Our dials refused in the handshake (a wrong cookie: both sides find
@@ -571,7 +589,7 @@ void Cluster::on_closed(const std::shared_ptr<detail::Peer>& peer, const net::Cl
   for (const auto& address : again) {
     auto t = targets_.find(address);
     if (t == targets_.end()) continue;
-    if (peer->said_goodbye && !t->second.permanent) {
+    if (link.said_goodbye && !t->second.permanent) {
       t->second.timer->cancel();
       targets_.erase(t);
       continue;
@@ -589,7 +607,11 @@ void Cluster::on_closed(const std::shared_ptr<detail::Peer>& peer, const net::Cl
 // Locked. A connection becomes the member's when it is activated and its
 // functions are known.
 void Cluster::maybe_up(const std::shared_ptr<detail::Peer>& peer) {
-  if (peer->refused || !peer->activated || !peer->announced || !peer->authenticated()) return;
+  const Link* link = link_of(*peer);
+  if (link == nullptr || link->refused || !link->activated || !link->announced ||
+      !peer->authenticated()) {
+    return;
+  }
   const wire::Hello& h = peer->peer_hello();
   auto it = members_.find(h.name);
   if (it != members_.end()) {
@@ -621,7 +643,7 @@ void Cluster::maybe_up(const std::shared_ptr<detail::Peer>& peer) {
   m->hidden = h.hidden;
   m->incarnation = h.incarnation;
   m->peer = peer;
-  m->functions = std::static_pointer_cast<const FunctionSet>(peer->functions);
+  m->functions = link->functions;
   members_[h.name] = Entry{m, peer};
   pending_.erase(peer->id());
   publish();
@@ -708,10 +730,10 @@ void Cluster::publish() {
             [](const auto& a, const auto& b) { return a->name < b->name; });
   for (const auto& m : view->visible) view->by_region[m->region].push_back(m.get());
   view->routes = RouteIndex(view->visible);
-  if (settings_.metrics) {
+  if (settings_.peer.metrics) {
     std::map<std::string, std::size_t> per_region;
     for (const auto& [region, members] : view->by_region) per_region[region] = members.size();
-    settings_.metrics->set_nodes_per_region(per_region);
+    settings_.peer.metrics->set_nodes_per_region(per_region);
   }
   view_.publish(std::move(view));
   changed_.notify_all();
@@ -736,7 +758,7 @@ void Cluster::emit_telemetry(telemetry::Event event, EventData data) {
 void Cluster::record_refusal(wire::RefuseReason reason, const std::string& peer_address) {
   if (reason == wire::RefuseReason::already_connected) return;
   const char* name = wire::to_string(reason);
-  if (settings_.metrics) settings_.metrics->handshake_refused(name);
+  if (settings_.peer.metrics) settings_.peer.metrics->handshake_refused(name);
   emit_telemetry(telemetry::Event::connection_refused, {"", "", name, peer_address});
 }
 
