@@ -7,6 +7,10 @@
 // is guarded by one mutex (changes are rare: joins, leaves, announces). The
 // read path — view() — takes no lock. Subscriber callbacks run in order on a
 // strand of their own, never under the mutex.
+//
+// The class is implemented by concern: cluster.cpp (construction, making
+// connections, leaving), listener.cpp, dialer.cpp, admission.cpp, gossip.cpp,
+// membership.cpp.
 #pragma once
 
 #include <asio/io_context.hpp>
