@@ -186,6 +186,10 @@ class Cluster final : public net::PeerEvents {
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   bool leaving_ = false;
+  /// ANNOUNCE's `generation`, sent as PROTOCOL.md says (it grows with each
+  /// announce) but read by no receiver: frames on one connection arrive in
+  /// order and every connection starts with a fresh ANNOUNCE, so a stale one
+  /// cannot overtake a newer one.
   std::uint64_t announce_generation_ = 0;
   /// What the cluster knows of one connection beyond what net::Peer does,
   /// from make_peer until on_closed (which takes it out of links_).
