@@ -7,6 +7,10 @@
 // is guarded by one mutex (changes are rare: joins, leaves, announces). The
 // read path — view() — takes no lock. Subscriber callbacks run in order on a
 // strand of their own, never under the mutex.
+//
+// The class is implemented by concern: cluster.cpp (construction, making
+// connections, leaving), listener.cpp, dialer.cpp, admission.cpp, gossip.cpp,
+// membership.cpp.
 #pragma once
 
 #include <asio/io_context.hpp>
@@ -44,26 +48,22 @@ struct ClusterSettings {
   std::string name;
   std::string region;
   bool hidden = false;
-  std::string cookie;
   std::string listen_host;  ///< "" = do not listen
   std::uint16_t port = 4370;
   std::string advertise_address;
-  std::chrono::milliseconds heartbeat_interval{1000};
-  std::chrono::milliseconds heartbeat_timeout{4000};
-  std::chrono::milliseconds handshake_timeout{5000};
   std::chrono::milliseconds reconnect_min{100};
   std::chrono::milliseconds reconnect_max{5000};
-  std::size_t max_frame_size = 16 * 1024 * 1024;
   std::size_t max_pending_handshakes = 64;
-  bool verbose = false;
-  /// Where membership, refusals, reconnects and connection bytes are
-  /// counted, and cluster events emitted. Null: not recorded. Both must
-  /// outlive the Cluster and every handler it posted to the io_context.
-  telemetry::NodeMetrics* metrics = nullptr;
+  /// What every connection, accepted and dialled, gets: cookie, frame limit,
+  /// heartbeat and handshake timing, TLS (null: plaintext), and `metrics`,
+  /// where membership, refusals, reconnects and connection bytes are counted
+  /// (null: not counted). `peer.hello` is ignored: each connection gets this
+  /// node's HELLO, built when it is made (hello_for).
+  net::PeerSettings peer;
+  /// Where cluster events are emitted. Null: not emitted. It and
+  /// `peer.metrics` must outlive the Cluster and every handler it posted to
+  /// the io_context.
   telemetry::Telemetry* telemetry = nullptr;
-  /// TLS on every connection, accepted and dialled (net/tls.hpp); null:
-  /// plaintext. Built from NodeOptions::tls at Node construction.
-  std::shared_ptr<net::TlsContext> tls;
 };
 
 class Cluster final : public net::PeerEvents {
@@ -88,7 +88,6 @@ class Cluster final : public net::PeerEvents {
   void functions_changed();
 
   std::uint16_t listen_port() const noexcept { return listen_port_; }
-  const ClusterSettings& settings() const noexcept { return settings_; }
 
   std::uint64_t subscribe(std::function<void(const MembershipEvent&)> handler);
   void unsubscribe(std::uint64_t id);
@@ -187,7 +186,27 @@ class Cluster final : public net::PeerEvents {
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   bool leaving_ = false;
+  /// ANNOUNCE's `generation`, sent as PROTOCOL.md says (it grows with each
+  /// announce) but read by no receiver: frames on one connection arrive in
+  /// order and every connection starts with a fresh ANNOUNCE, so a stale one
+  /// cannot overtake a newer one.
   std::uint64_t announce_generation_ = 0;
+  /// What the cluster knows of one connection beyond what net::Peer does,
+  /// from make_peer until on_closed (which takes it out of links_).
+  struct Link {
+    bool activated = false;     ///< routable: ACTIVATE sent (decider) or received
+    bool said_goodbye = false;  ///< GOODBYE received: do not reconnect
+    bool announced = false;     ///< their ANNOUNCE arrived
+    bool refused = false;       ///< we refused it: ignore whatever else it sends
+    std::shared_ptr<const FunctionSet> functions;  ///< from their last ANNOUNCE
+  };
+  /// Locked. The record of a connection not yet closed, else null.
+  Link* link_of(const detail::Peer& peer) {
+    auto it = links_.find(peer.id());
+    return it == links_.end() ? nullptr : &it->second;
+  }
+  /// Every connection made and not yet closed, by Peer::id().
+  std::unordered_map<std::uint64_t, Link> links_;
   /// Connections not yet members: in handshake, or waiting for ACTIVATE/ANNOUNCE.
   std::unordered_map<std::uint64_t, std::shared_ptr<detail::Peer>> pending_;
   std::size_t handshaking_inbound_ = 0;

@@ -38,8 +38,8 @@ Choice least_loaded(std::span<const Member* const> c, std::uint64_t random_bits)
   Choice y = pin(c[b]);
   if (!x.peer) return y.peer ? std::move(y) : std::move(x);
   if (!y.peer) return x;
-  // CallTable::size() takes that table's mutex for a load: two short
-  // critical sections, no atomic counter to keep in step.
+  // CallTable::size() is one relaxed atomic load per candidate: no lock;
+  // a count a moment stale only makes the choice slightly less exact.
   const std::size_t load_x = x.peer->calls().size();
   const std::size_t load_y = y.peer->calls().size();
   if (load_x != load_y) return load_x < load_y ? std::move(x) : std::move(y);

@@ -40,8 +40,8 @@ struct Choice {
 
 /// Chooses among `candidates` (non-empty, all remote) per `prefer`.
 /// `random_bits` is the only source of randomness (the caller's per-thread
-/// generator), so that tests can replay a choice. Thread-safe; never throws
-/// (beyond a mutex the call tables' size() may take).
+/// generator), so that tests can replay a choice. Thread-safe, takes no mutex
+/// (the call tables' size() is a relaxed load); never throws.
 Choice choose(std::span<const Member* const> candidates, Prefer prefer, std::uint64_t random_bits);
 
 }  // namespace fly::cluster

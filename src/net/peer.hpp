@@ -199,13 +199,6 @@ class Peer : public std::enable_shared_from_this<Peer> {
     return bytes_received_.load(std::memory_order_relaxed);
   }
 
-  // State the cluster layer keeps on the connection (guarded by its mutex).
-  bool activated = false;                 ///< routable: ACTIVATE sent (decider) or received
-  bool said_goodbye = false;              ///< GOODBYE received: do not reconnect
-  bool announced = false;                 ///< their ANNOUNCE arrived
-  bool refused = false;                   ///< we refused it: ignore whatever else it sends
-  std::shared_ptr<const void> functions;  ///< cluster's FunctionSet of the peer
-
  private:
   void schedule_write();
   /// The sender that became the writer: one non-blocking send(2) of wbuf_

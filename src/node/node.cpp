@@ -142,26 +142,29 @@ std::size_t args_arity(const char* p) {
   return 0;
 }
 
+// NodeOptions (public) cannot include src/wire, so its max_frame_size
+// default spells out wire::kDefaultMaxFrameSize; ClusterSettings takes
+// whatever NodeOptions says.
 cluster::ClusterSettings cluster_settings(const NodeOptions& o) {
   cluster::ClusterSettings s;
   s.name = o.name;
   s.region = o.region;
   s.hidden = o.hidden;
-  s.cookie = o.cookie;
   s.listen_host = o.listen_host;
   s.port = o.port;
   s.advertise_address = o.advertise_address;
-  s.heartbeat_interval = o.heartbeat_interval;
-  s.heartbeat_timeout = o.heartbeat_timeout;
-  s.handshake_timeout = o.handshake_timeout;
   s.reconnect_min = o.reconnect_min;
   s.reconnect_max = o.reconnect_max;
-  s.max_frame_size = o.max_frame_size;
   s.max_pending_handshakes = o.max_pending_handshakes;
-  s.verbose = o.verbose_logging;
+  s.peer.cookie = o.cookie;
+  s.peer.max_frame_size = o.max_frame_size;
+  s.peer.heartbeat_interval = o.heartbeat_interval;
+  s.peer.heartbeat_timeout = o.heartbeat_timeout;
+  s.peer.handshake_timeout = o.handshake_timeout;
+  s.peer.verbose = o.verbose_logging;
   if (o.tls.enabled()) {
     // Reads and checks the files now: a bad one fails the Node's constructor.
-    s.tls = std::make_shared<net::TlsContext>(
+    s.peer.tls = std::make_shared<net::TlsContext>(
         net::TlsSettings{o.tls.certificate_file, o.tls.private_key_file, o.tls.ca_file,
                          o.tls.require_client_certificate});
   }
@@ -191,7 +194,7 @@ Node::Node(NodeOptions options) {
   }
   core_ = std::make_unique<detail::NodeCore>(std::move(options));
   cluster::ClusterSettings settings = cluster_settings(core_->options);
-  settings.metrics = &core_->metrics;
+  settings.peer.metrics = &core_->metrics;
   settings.telemetry = &core_->telemetry;
   core_->cluster = std::make_unique<cluster::Cluster>(core_->io, std::move(settings),
                                                       core_->functions, core_->dispatcher);

@@ -1,0 +1,124 @@
+// Gossip: the control frames between members — ANNOUNCE (the functions a
+// node exports), ACTIVATE (the decider's "this connection is the one"),
+// PEERS (addresses to dial for a full mesh) and GOODBYE (a node leaving).
+#include "base/log.hpp"
+#include "cluster/cluster.hpp"
+#include "wire/handshake.hpp"
+
+namespace fly::cluster {
+
+void Cluster::on_control_frame(const std::shared_ptr<detail::Peer>& peer,
+                               const wire::FrameView& frame) {
+  {
+    // Frames already in flight from a connection we refused are not acted on.
+    // A closed connection's record is gone: nothing more to act on either.
+    std::lock_guard lock(mutex_);
+    const Link* link = link_of(*peer);
+    if (link == nullptr || link->refused) return;
+  }
+  std::string error;
+  switch (frame.type) {
+    case wire::FrameType::announce: {
+      wire::Announce announce;
+      if (!wire::decode_announce(frame.payload, announce, error)) break;
+      auto set = std::make_shared<FunctionSet>();
+      for (auto& f : announce.functions) set->insert(std::move(f.name));
+      std::lock_guard lock(mutex_);
+      Link* link = link_of(*peer);
+      if (link == nullptr) return;  // closed meanwhile
+      link->functions = set;
+      link->announced = true;
+      auto it = members_.find(peer->peer_hello().name);
+      if (it != members_.end() && it->second.peer == peer) {
+        auto updated = std::make_shared<Member>(*it->second.member);
+        updated->functions = std::move(set);
+        it->second.member = std::move(updated);
+        publish();
+      } else {
+        maybe_up(peer);
+      }
+      return;
+    }
+    case wire::FrameType::activate: {
+      if (!wire::decode_activate(frame.payload, error)) break;
+      if (is_decider_for(peer->peer_hello().name)) {
+        error = "ACTIVATE from the non-deciding side";
+        break;
+      }
+      std::lock_guard lock(mutex_);
+      Link* link = link_of(*peer);
+      if (link == nullptr) return;  // closed meanwhile
+      link->activated = true;
+      maybe_up(peer);
+      return;
+    }
+    case wire::FrameType::peers: {
+      std::vector<wire::PeerInfo> peers;
+      if (!wire::decode_peers(frame.payload, peers, error)) break;
+      std::lock_guard lock(mutex_);
+      for (const auto& p : peers) {
+        if (p.address.empty() || replaced_) continue;
+        // A name we know at another address may be another process with that
+        // name (two started at once, or a restart on a new port): dial it too,
+        // and the handshake keeps the newer incarnation. (Our own name is never
+        // gossiped to us: senders leave out the recipient's name.)
+        if (p.name == settings_.name) continue;
+        auto m = members_.find(p.name);
+        if (m != members_.end() && m->second.member->address == p.address) continue;
+        dial(p.address, false);
+      }
+      return;
+    }
+    case wire::FrameType::goodbye: {
+      std::string reason;
+      if (!wire::decode_goodbye(frame.payload, reason, error)) break;
+      {
+        std::lock_guard lock(mutex_);
+        if (Link* link = link_of(*peer)) link->said_goodbye = true;
+        auto it = members_.find(peer->peer_hello().name);
+        if (it != members_.end() && it->second.peer == peer) {
+          member_down(it->first, "goodbye" + (reason.empty() ? "" : " (" + reason + ")"));
+        }
+      }
+      peer->close("node left (goodbye)", Errc::node_down);
+      return;
+    }
+    default:
+      error = std::string("unexpected ") + wire::to_string(frame.type) + " frame";
+      break;
+  }
+  fly::log::get().warn("flyrpc: protocol error from {}: {}", peer->remote_address(), error);
+  refuse(peer, wire::RefuseReason::protocol, error);
+}
+
+// Locked.
+void Cluster::send_announce(detail::Peer& peer) {
+  wire::Announce a;
+  a.generation = ++announce_generation_;
+  for (auto& f : functions_.list())
+    a.functions.push_back({std::move(f.name), std::move(f.signature)});
+  peer.send([&](detail::Buffer& out) { wire::encode_announce(out, a); });
+}
+
+// Locked.
+void Cluster::send_peers(detail::Peer& peer, const std::string& except) {
+  std::vector<wire::PeerInfo> list;
+  for (const auto& [name, e] : members_) {
+    const auto& m = e.member;
+    if (name == except || m->hidden || m->address.empty()) continue;
+    list.push_back({m->name, m->region, m->address});
+  }
+  if (list.empty()) return;
+  peer.send([&](detail::Buffer& out) { wire::encode_peers(out, list); });
+}
+
+void Cluster::functions_changed() {
+  std::lock_guard lock(mutex_);
+  for (const auto& [name, e] : members_) send_announce(*e.peer);
+  for (const auto& [id, p] : pending_) {
+    if (p->authenticated()) send_announce(*p);
+  }
+  publish();
+}
+
+}  // namespace fly::cluster
