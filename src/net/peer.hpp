@@ -38,11 +38,15 @@
 #include <optional>
 #include <semaphore>
 #include <shared_mutex>
+#include <span>
+#include <string_view>
 
 #include <sys/types.h>
 #include <string>
 
 #include "fly/detail/buffer.hpp"
+#include "fly/detail/function_ref.hpp"
+#include "fly/detail/pending_call.hpp"
 #include "net/call_table.hpp"
 #include "wire/frames.hpp"
 #include "wire/handshake.hpp"
@@ -163,6 +167,50 @@ class Peer : public std::enable_shared_from_this<Peer> {
     return true;
   }
 
+  // ---- call operations: the node and rpc layers never see a frame layout ----
+
+  /// Registers `call` in calls() (setting call.request_id, sent_at and
+  /// function_name) and sends its CALL: `timeout` (clamped to u32 ms, 0 = none),
+  /// `function`, then the arguments `encode_args` appends (one msgpack array).
+  /// Throws BadArguments if the CALL would exceed max_frame_size; a throw from
+  /// `encode_args` or that check takes the call back out of the table first.
+  /// On a closed connection the call fails with node_down instead (no throw).
+  /// Any thread. `function` must outlive the call. Logs a SEND line when verbose.
+  void send_call(PendingCall& call, std::string_view function, std::chrono::milliseconds timeout,
+                 FunctionRef<void(Buffer&)> encode_args);
+
+  /// Takes `call` back (a timeout, an abandoned wait) and sends CANCEL. True
+  /// if it was still waiting; false if a reply or the connection's end is
+  /// completing it right now (then nothing is sent). Any thread.
+  bool withdraw_call(PendingCall& call) {
+    if (calls_.take(call.request_id) == nullptr) return false;
+    const std::uint64_t id = call.request_id;
+    send([&](Buffer& out) { wire::encode_cancel(out, id); });
+    return true;
+  }
+
+  /// Sends a REPLY with `status` and an error body of `strings` (none: empty
+  /// body; long strings are truncated, see wire::encode_reply_strings). Any thread.
+  void send_reply(std::uint64_t request_id, Errc status,
+                  std::initializer_list<std::string_view> strings) {
+    send([&](Buffer& out) {
+      const std::size_t start = wire::begin_reply(out, request_id, status);
+      if (strings.size() != 0) wire::encode_reply_strings(out, strings);
+      wire::end_frame(out, start);
+    });
+  }
+
+  /// Sends an ok REPLY whose body is `result` (the encoded return value). The
+  /// caller checks result.size() + wire::kReplyOverhead against the peer's
+  /// max_frame_size first. Any thread.
+  void send_result(std::uint64_t request_id, std::span<const char> result) {
+    send([&](Buffer& out) {
+      const std::size_t start = wire::begin_reply(out, request_id, Errc::ok);
+      out.write(result.data(), result.size());
+      wire::end_frame(out, start);
+    });
+  }
+
   /// A blocking caller's wait for `done` (released by its call's completion)
   /// until `deadline`; false on timeout. Any thread but this peer's strand.
   /// If no one is reading the connection, the caller reads it itself: it
@@ -194,7 +242,7 @@ class Peer : public std::enable_shared_from_this<Peer> {
   std::uint32_t srtt_us() const noexcept { return srtt_us_.load(std::memory_order_relaxed); }
   void record_rtt(Clock::duration rtt) noexcept;
 
-  std::uint64_t bytes_sent() const noexcept { return bytes_sent_.load(std::memory_order_relaxed); }
+  /// Bytes read on this connection so far (whether the peer ever spoke).
   std::uint64_t bytes_received() const noexcept {
     return bytes_received_.load(std::memory_order_relaxed);
   }
@@ -338,7 +386,6 @@ class Peer : public std::enable_shared_from_this<Peer> {
   /// When bytes last arrived (the strand or a leading caller writes it).
   std::atomic<Clock::rep> last_recv_{0};
   std::atomic<std::uint32_t> srtt_us_{0};
-  std::atomic<std::uint64_t> bytes_sent_{0};
   std::atomic<std::uint64_t> bytes_received_{0};
 };
 

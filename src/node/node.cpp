@@ -30,7 +30,6 @@
 #include "telemetry/metrics_address.hpp"
 #include "telemetry/metrics_server.hpp"
 #include "telemetry/node_metrics.hpp"
-#include "wire/frames.hpp"
 
 namespace fly {
 
@@ -129,17 +128,6 @@ std::uint64_t next_random() {
   state ^= state << 25;
   state ^= state >> 27;
   return state * 0x2545F4914F6CDD1DULL;
-}
-
-// The number of elements of the msgpack array at `p` (the CALL's arguments),
-// for verbose logs only.
-std::size_t args_arity(const char* p) {
-  const auto b = static_cast<unsigned char>(p[0]);
-  if ((b & 0xf0) == 0x90) return b & 0x0f;
-  if (b == 0xdc)
-    return (static_cast<std::size_t>(static_cast<unsigned char>(p[1])) << 8) |
-           static_cast<unsigned char>(p[2]);
-  return 0;
 }
 
 // NodeOptions (public) cannot include src/wire, so its max_frame_size
@@ -607,47 +595,7 @@ void Node::record_call_error(const detail::Route& route, std::string_view functi
 void Node::send_call(detail::Peer& peer, detail::PendingCall& pending, std::string_view function,
                      std::chrono::milliseconds timeout,
                      detail::FunctionRef<void(detail::Buffer&)> encode_args) {
-  pending.sent_at = std::chrono::steady_clock::now();
-  pending.function_name = function;
-  if (!peer.calls().add(pending)) {
-    pending.fail(Errc::node_down, "the connection is closed");
-    return;
-  }
-  const auto timeout_ms = static_cast<std::uint32_t>(
-      std::min<std::int64_t>(timeout.count(), std::numeric_limits<std::uint32_t>::max()));
-  const std::size_t max_frame = core_->options.max_frame_size;
-  bool sent = false;
-  try {
-    sent = peer.send([&](detail::Buffer& out) {
-      const std::size_t start = wire::begin_call(out, pending.request_id, timeout_ms, function);
-      const std::size_t args_at = out.size();
-      encode_args(out);
-      // The CALL's length field is what max_frame_size bounds, exactly.
-      const std::size_t length = out.size() - start - wire::kLengthFieldSize;
-      if (length > max_frame) {
-        const std::size_t args = out.size() - args_at;
-        throw BadArguments(
-            std::string(function), "",
-            fmt::format("the arguments are {} bytes, which makes a CALL frame of {} bytes, over "
-                        "the maximum frame size of {} bytes (the arguments of {} may be at most "
-                        "{} bytes)",
-                        args, length, max_frame, function, max_frame - (length - args)));
-      }
-      wire::end_frame(out, start);
-      if (core_->options.verbose_logging) {
-        const auto& to = peer.peer_hello();
-        fly::log::get().info("flyrpc SEND {}/{} to {} ({}) from {} ({})", function,
-                             args_arity(out.data() + args_at), to.name, to.region, name(),
-                             region());
-      }
-    });
-  } catch (...) {
-    peer.calls().take(pending.request_id);
-    throw;
-  }
-  if (!sent && peer.calls().take(pending.request_id) != nullptr) {
-    pending.fail(Errc::node_down, "the connection is closed");
-  }
+  peer.send_call(pending, function, timeout, encode_args);
 }
 
 bool Node::await_reply(detail::Peer& peer, std::binary_semaphore& done,
@@ -657,9 +605,7 @@ bool Node::await_reply(detail::Peer& peer, std::binary_semaphore& done,
 
 bool Node::withdraw_call(detail::Peer& peer, detail::PendingCall& pending,
                          std::string_view function, std::chrono::milliseconds timeout) {
-  if (peer.calls().take(pending.request_id) == nullptr) return false;
-  const std::uint64_t id = pending.request_id;
-  peer.send([&](detail::Buffer& out) { wire::encode_cancel(out, id); });
+  if (!peer.withdraw_call(pending)) return false;
   if (core_->options.verbose_logging) {
     fly::log::get().warn("flyrpc TIMEOUT {} after {} ms", function, timeout.count());
   }
@@ -720,9 +666,7 @@ class AsyncCall final : public detail::PendingCall, public std::enable_shared_fr
 
  private:
   void on_timeout() {
-    if (peer_.calls().take(request_id) == nullptr) return;  // completing right now
-    const std::uint64_t id = request_id;
-    peer_.send([&](detail::Buffer& out) { wire::encode_cancel(out, id); });
+    if (!peer_.withdraw_call(*this)) return;  // completing right now
     finish(std::make_exception_ptr(Timeout(function_, node_, timeout_)), {});
   }
 

@@ -28,11 +28,7 @@ Dispatcher::Dispatcher(FunctionRegistry& functions, asio::thread_pool& workers,
 
 void Dispatcher::reply_error(detail::Peer& peer, std::uint64_t id, Errc status,
                              std::initializer_list<std::string_view> strings) {
-  peer.send([&](detail::Buffer& out) {
-    const std::size_t start = wire::begin_reply(out, id, status);
-    if (strings.size() != 0) wire::encode_reply_strings(out, strings);
-    wire::end_frame(out, start);
-  });
+  peer.send_reply(id, status, strings);
 }
 
 void Dispatcher::on_call(const std::shared_ptr<detail::Peer>& peer, const wire::CallView& call) {
@@ -131,11 +127,7 @@ void Dispatcher::invoke_and_reply(detail::Peer& peer, std::uint64_t id,
     result.shrink_if_above(1024 * 1024);
     return;
   }
-  peer.send([&](detail::Buffer& out) {
-    const std::size_t start = wire::begin_reply(out, id, Errc::ok);
-    out.write(result.data(), result.size());
-    wire::end_frame(out, start);
-  });
+  peer.send_result(id, {result.data(), result.size()});
   result.shrink_if_above(1024 * 1024);
 }
 

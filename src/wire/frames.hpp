@@ -32,6 +32,14 @@ inline constexpr std::size_t kHeaderSize = 5;
 /// The u32 length field, which counts what follows it (type + payload):
 /// that count is what max_frame_size bounds.
 inline constexpr std::size_t kLengthFieldSize = 4;
+/// The length field at the start of a frame header (`p`: kLengthFieldSize
+/// bytes, big-endian): the frame's size after that field. Unchecked: it is
+/// parse_frame that judges it against max_frame_size.
+inline std::size_t peek_frame_length(const char* p) noexcept {
+  const auto* u = reinterpret_cast<const unsigned char*>(p);
+  return (std::size_t{u[0]} << 24) | (std::size_t{u[1]} << 16) | (std::size_t{u[2]} << 8) |
+         std::size_t{u[3]};
+}
 /// A REPLY's length field minus its body (type, request id, status): a
 /// result of n bytes makes a REPLY frame of n + kReplyOverhead.
 inline constexpr std::size_t kReplyOverhead = 1 + 8 + 1;
