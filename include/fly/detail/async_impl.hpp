@@ -165,13 +165,15 @@ auto Node::async_rpc_region(std::string_view region, std::string_view function,
   static_assert(detail::async_result_ok<R>,
                 "fly: the result type R of an async call must be void or default-constructible "
                 "(a failed call hands its handler R{} with the error)");
-  return detail::NodeAsync::with_token<R>(
-      *this,
-      [this, region, function](const CallOptions& o, auto&&... a) {
-        return detail::NodeAsync::prepare_async(route_region(region, function, o.prefer), function,
-                                                o, a...);
-      },
-      std::forward<ArgsAndToken>(args_and_token)...);
+  if constexpr (detail::async_result_ok<R>) {  // else the assertion's message alone is shown
+    return detail::NodeAsync::with_token<R>(
+        *this,
+        [this, region, function](const CallOptions& o, auto&&... a) {
+          return detail::NodeAsync::prepare_async(route_region(region, function, o.prefer),
+                                                  function, o, a...);
+        },
+        std::forward<ArgsAndToken>(args_and_token)...);
+  }
 }
 
 template <class R, class... ArgsAndToken>
@@ -186,12 +188,14 @@ auto Node::async_rpc(std::string_view node, std::string_view function,
   static_assert(detail::async_result_ok<R>,
                 "fly: the result type R of an async call must be void or default-constructible "
                 "(a failed call hands its handler R{} with the error)");
-  return detail::NodeAsync::with_token<R>(
-      *this,
-      [this, node, function](const CallOptions& o, auto&&... a) {
-        return detail::NodeAsync::prepare_async(route_node(node, function), function, o, a...);
-      },
-      std::forward<ArgsAndToken>(args_and_token)...);
+  if constexpr (detail::async_result_ok<R>) {
+    return detail::NodeAsync::with_token<R>(
+        *this,
+        [this, node, function](const CallOptions& o, auto&&... a) {
+          return detail::NodeAsync::prepare_async(route_node(node, function), function, o, a...);
+        },
+        std::forward<ArgsAndToken>(args_and_token)...);
+  }
 }
 
 }  // namespace fly
