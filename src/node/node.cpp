@@ -22,6 +22,7 @@
 #include "cluster/route_choice.hpp"
 #include "discovery/dns_poller.hpp"
 #include "discovery/host_port.hpp"
+#include "fly/async.hpp"
 #include "fly/this_call.hpp"
 #include "net/tls.hpp"
 #include "node/builtins.hpp"
@@ -216,8 +217,8 @@ Node::~Node() {
 FunctionRegistry& Node::functions() noexcept {
   return core_->functions;
 }
-asio::any_io_executor Node::executor() const {
-  return core_->io.get_executor();
+asio::any_io_executor detail::NodeAsync::executor_of(const Node& node) {
+  return node.core_->io.get_executor();
 }
 telemetry::Telemetry& Node::telemetry() noexcept {
   return core_->telemetry;
@@ -693,14 +694,14 @@ class AsyncCall final : public detail::PendingCall, public std::enable_shared_fr
 
 }  // namespace
 
-void Node::start_async(AsyncStart start, AsyncDone user_done) {
+void Node::start_async(detail::AsyncStart start, detail::AsyncDone user_done) {
   auto& c = *core_;
   // Telemetry: the call ends when its completion runs (before the result is
   // decoded and the handler dispatched to its executor).
   const auto started = record_call_start(start.route, start.function);
-  AsyncDone done = [this, route = start.route, started, user_done = std::move(user_done)](
-                       std::exception_ptr e, std::span<const char> body,
-                       std::string_view fn) mutable {
+  detail::AsyncDone done = [this, route = start.route, started, user_done = std::move(user_done)](
+                               std::exception_ptr e, std::span<const char> body,
+                               std::string_view fn) mutable {
     record_call_error(route, fn, started, e);
     user_done(std::move(e), body, fn);
   };
@@ -730,7 +731,7 @@ void Node::start_async(AsyncStart start, AsyncDone user_done) {
               [&](detail::Buffer& out) { out.write(start.args.data(), start.args.size()); });
   } catch (...) {
     // Arguments over the frame size: delivered like every other outcome
-    // (posted, see Node::deliver), never thrown out of the initiation.
+    // (posted, see NodeAsync::deliver), never thrown out of the initiation.
     call->fail_now(std::current_exception());
   }
 }

@@ -5,6 +5,7 @@
 #include <semaphore>
 #include <stdexcept>
 
+#include "fly/async.hpp"
 #include "fly/node.hpp"
 #include "support/wait.hpp"
 

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "fly/async.hpp"
 #include "fly/node.hpp"
 #include "fly/this_call.hpp"
 #include "support/cluster_harness.hpp"

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "fly/async.hpp"
 #include "fly/node.hpp"
 #include "support/cluster_harness.hpp"
 #include "support/in_process_node.hpp"

@@ -12,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "fly/async.hpp"
 #include "fly/node.hpp"
 #include "support/in_process_node.hpp"
 #include "support/wait.hpp"

@@ -24,6 +24,7 @@
 #include "cluster/cluster_view.hpp"
 #include "cluster/route_choice.hpp"
 #include "cluster/route_index.hpp"
+#include "fly/async.hpp"
 #include "fly/node.hpp"
 #include "net/peer.hpp"
 #include "support/in_process_node.hpp"

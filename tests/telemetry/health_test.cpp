@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include "fly/async.hpp"
 #include "fly/node.hpp"
 #include "http_client.hpp"
 #include "support/in_process_node.hpp"

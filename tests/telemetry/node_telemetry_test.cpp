@@ -11,6 +11,7 @@
 #include <sstream>
 #include <vector>
 
+#include "fly/async.hpp"
 #include "fly/node.hpp"
 #include "http_client.hpp"
 #include "support/in_process_node.hpp"

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "demo_steps.hpp"
+#include "fly/async.hpp"
 
 namespace flyrpc_cli {
 

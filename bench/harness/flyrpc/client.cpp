@@ -25,6 +25,7 @@
 
 #include "../driver/system.hpp"
 #include "../driver/tls_files.hpp"
+#include "fly/async.hpp"
 #include "fly/node.hpp"
 
 namespace flybench {

@@ -1,0 +1,33 @@
+// The two halves of an async call that meet in Node::start_async
+// (src/node/node.cpp): the call, encoded and routed by the template in
+// fly/detail/async_impl.hpp, and its type-erased completion. No Asio here:
+// fly/node.hpp declares start_async with these types.
+#pragma once
+
+#include <exception>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "fly/call_options.hpp"
+#include "fly/detail/buffer.hpp"
+#include "fly/detail/route.hpp"
+#include "fly/detail/unique_function.hpp"
+
+namespace fly::detail {
+
+/// An async call ready to start: encoded arguments and where they go.
+struct AsyncStart {
+  Route route;
+  std::string function;
+  CallOptions options;
+  Buffer args;
+  std::exception_ptr error;  ///< routing or encoding failed: deliver this instead
+};
+
+/// Completion of an async call: (error or null, result body if ok, function).
+/// Move-only: it owns the caller's completion handler, which may be (for
+/// asio::use_awaitable) impossible to copy.
+using AsyncDone = UniqueFunction<void(std::exception_ptr, std::span<const char>, std::string_view)>;
+
+}  // namespace fly::detail
