@@ -31,15 +31,15 @@ constexpr std::array<std::string_view, 5> kRegions = {"ams", "hkg", "lax", "syd"
 // Connections that are never started: what the route path touches of a
 // Peer (the weak_ptr's control block, the call table, the RTT) is real; no
 // socket is open and no event ever arrives (support/no_events.hpp).
-std::shared_ptr<fly::detail::Peer> idle_peer(const std::string& name, const std::string& region) {
+std::shared_ptr<fly::net::Peer> idle_peer(const std::string& name, const std::string& region) {
   static asio::io_context io;
   static flytest::NoEvents events;
   fly::net::PeerSettings settings;
   settings.cookie = "micro-bench-cookie";
   settings.hello.name = name;
   settings.hello.region = region;
-  return std::make_shared<fly::detail::Peer>(asio::ip::tcp::socket(io), std::move(settings), events,
-                                             events, "");
+  return std::make_shared<fly::net::Peer>(asio::ip::tcp::socket(io), std::move(settings), events,
+                                          events, "");
 }
 
 // A view of 5 regions x 4 members, every member exporting the same 8
@@ -47,7 +47,7 @@ std::shared_ptr<fly::detail::Peer> idle_peer(const std::string& name, const std:
 // builds it (visible sorted by name, by_region and the route index pointing
 // into visible). Member i of a region has a smoothed RTT of i ms.
 std::shared_ptr<const ClusterView> twenty_member_view() {
-  static std::vector<std::shared_ptr<fly::detail::Peer>> peers;  // the "cluster" owns them
+  static std::vector<std::shared_ptr<fly::net::Peer>> peers;  // the "cluster" owns them
   auto functions = std::make_shared<fly::cluster::FunctionSet>();
   for (const char* f : {"String.upcase", "Echo.bytes", "Kernel.+", "Kernel.node", "Stats.count",
                         "Cache.get", "Cache.put", "Db.query"}) {

@@ -64,10 +64,12 @@ struct NodeResult {
   }
 };
 
+namespace net {
+class Peer;  // a connected member: src/net
+}  // namespace net
 namespace detail {
-class Peer;         // a connected member: src/net
 class PendingCall;  // fly/detail/pending_call.hpp
-struct NodeCore;    // everything a running node owns: src/node/node.cpp
+struct NodeCore;    // everything a running node owns: src/node/node_core.hpp
 struct NodeCalls;   // the blocking call templates: fly/detail/node_impl.hpp
 struct NodeAsync;   // the async call templates: fly/detail/async_impl.hpp
 }  // namespace detail
@@ -228,8 +230,9 @@ class Node {
   std::string metrics_endpoint() const;
 
  private:
-  // The non-template half of the calls, in src/node/node.cpp; the templates
-  // (the friends) bracket them with the typed work: encoding, decoding.
+  // The non-template half of the calls (src/node: routing.cpp, remote_call.cpp,
+  // call_telemetry.cpp); the templates (the friends) bracket them with the
+  // typed work: encoding, decoding.
   friend struct detail::NodeCalls;
   friend struct detail::NodeAsync;
 
@@ -258,17 +261,17 @@ class Node {
                          const std::exception_ptr& error) noexcept;
   /// Registers `pending` with the peer and sends the CALL. If the peer is
   /// gone, `pending` is failed with node_down (no throw).
-  void send_call(detail::Peer& peer, detail::PendingCall& pending, std::string_view function,
+  void send_call(net::Peer& peer, detail::PendingCall& pending, std::string_view function,
                  std::chrono::milliseconds timeout,
                  detail::FunctionRef<void(detail::Buffer&)> encode_args);
   /// Waits for a blocking call's completion until `deadline` (false: timed
   /// out). The caller may read the connection itself meanwhile
   /// (Peer::await_reply): no thread hop between the REPLY and the caller.
-  static bool await_reply(detail::Peer& peer, std::binary_semaphore& done,
+  static bool await_reply(net::Peer& peer, std::binary_semaphore& done,
                           std::chrono::steady_clock::time_point deadline);
   /// After a timeout: takes `pending` back; true if it was still waiting (a
   /// CANCEL is sent), false if a completion is under way.
-  bool withdraw_call(detail::Peer& peer, detail::PendingCall& pending, std::string_view function,
+  bool withdraw_call(net::Peer& peer, detail::PendingCall& pending, std::string_view function,
                      std::chrono::milliseconds timeout);
   /// Starts an async call (local: on the worker pool; remote: sent, with a
   /// timer); `done` runs exactly once, on the thread that completes it.

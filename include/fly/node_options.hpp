@@ -20,6 +20,9 @@ class logger;  // only an application that hands flyrpc its own logger includes 
 
 namespace fly {
 
+/// NodeOptions::max_frame_size's default: 16 MiB.
+inline constexpr std::size_t kDefaultMaxFrameSize = 16 * 1024 * 1024;
+
 /// TLS 1.3 between nodes (README "TLS"), for networks that are not already
 /// encrypted (Fly's private network is: WireGuard). Off by default. On when
 /// certificate_file is set (or, for a hidden node that does not listen, when
@@ -97,7 +100,7 @@ struct NodeOptions {
   /// n + 10, arguments need their encoding + 14 + the function name's
   /// length. Over it: BadArguments (caller) or RemoteError "fly::FrameTooLarge"
   /// (result), both giving the sizes. Default 16 MiB.
-  std::size_t max_frame_size = 16 * 1024 * 1024;
+  std::size_t max_frame_size = kDefaultMaxFrameSize;
   /// Connections allowed to be mid-handshake at once; more are refused. Default 64.
   std::size_t max_pending_handshakes = 64;
   /// Default timeout of a call. Default 5 s (as Fly RPC).

@@ -20,7 +20,7 @@ constexpr std::size_t kMaxRefusalLogKeys = 1024;
 
 }  // namespace
 
-void Cluster::refuse(const std::shared_ptr<detail::Peer>& peer, wire::RefuseReason reason,
+void Cluster::refuse(const std::shared_ptr<net::Peer>& peer, wire::RefuseReason reason,
                      const std::string& message) {
   if (Link* link = link_of(*peer)) link->refused = true;  // so on_closed does not count it again
   record_refusal(reason, peer->remote_address());
@@ -28,7 +28,7 @@ void Cluster::refuse(const std::shared_ptr<detail::Peer>& peer, wire::RefuseReas
   peer->close_after_flush(std::string(wire::to_string(reason)) + ": " + message);
 }
 
-void Cluster::on_authenticated(const std::shared_ptr<detail::Peer>& peer) {
+void Cluster::on_authenticated(const std::shared_ptr<net::Peer>& peer) {
   const wire::Hello& h = peer->peer_hello();
   std::lock_guard lock(mutex_);
   if (!peer->outbound() && handshaking_inbound_ > 0) --handshaking_inbound_;
@@ -119,7 +119,7 @@ void Cluster::on_authenticated(const std::shared_ptr<detail::Peer>& peer) {
   maybe_up(peer);
 }
 
-void Cluster::on_closed(const std::shared_ptr<detail::Peer>& peer, const net::CloseInfo& info) {
+void Cluster::on_closed(const std::shared_ptr<net::Peer>& peer, const net::CloseInfo& info) {
   std::lock_guard lock(mutex_);
   // The connection's record ends here: on_closed is its last event.
   Link link;
@@ -199,7 +199,7 @@ void Cluster::on_closed(const std::shared_ptr<detail::Peer>& peer, const net::Cl
   }
 }
 
-void Cluster::refuse_replaced(const std::shared_ptr<detail::Peer>& peer, const std::string& name) {
+void Cluster::refuse_replaced(const std::shared_ptr<net::Peer>& peer, const std::string& name) {
   const std::string message = "replaced by a newer node named \"" + name +
                               "\" (a later start of that name is in the cluster; this process "
                               "must stop)";

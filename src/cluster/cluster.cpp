@@ -35,12 +35,12 @@ Cluster::Cluster(asio::io_context& io, ClusterSettings settings, FunctionRegistr
 
 Cluster::~Cluster() = default;
 
-std::shared_ptr<detail::Peer> Cluster::make_peer(asio::ip::tcp::socket socket,
-                                                 const std::string& dialed_address) {
+std::shared_ptr<net::Peer> Cluster::make_peer(asio::ip::tcp::socket socket,
+                                              const std::string& dialed_address) {
   net::PeerSettings ps = settings_.peer;
   ps.hello = hello_for(socket);
-  auto peer = std::make_shared<detail::Peer>(std::move(socket), std::move(ps), *this, calls_,
-                                             dialed_address);
+  auto peer =
+      std::make_shared<net::Peer>(std::move(socket), std::move(ps), *this, calls_, dialed_address);
   links_.try_emplace(peer->id());
   return peer;
 }
@@ -98,7 +98,7 @@ void Cluster::leave() {
 void Cluster::leave_locked(const std::string& goodbye) {
   if (leaving_) return;
   leaving_ = true;
-  std::vector<std::shared_ptr<detail::Peer>> peers;
+  std::vector<std::shared_ptr<net::Peer>> peers;
   for (auto& [address, t] : targets_) t.timer->cancel();
   for (const auto& [name, e] : members_) peers.push_back(e.peer);
   for (const auto& [id, p] : pending_) peers.push_back(p);

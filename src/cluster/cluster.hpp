@@ -101,10 +101,10 @@ class Cluster final : public net::PeerEvents {
   std::string last_join_error() const;
 
   // net::PeerEvents
-  void on_authenticated(const std::shared_ptr<detail::Peer>& peer) override;
-  void on_control_frame(const std::shared_ptr<detail::Peer>& peer,
+  void on_authenticated(const std::shared_ptr<net::Peer>& peer) override;
+  void on_control_frame(const std::shared_ptr<net::Peer>& peer,
                         const wire::FrameView& frame) override;
-  void on_closed(const std::shared_ptr<detail::Peer>& peer, const net::CloseInfo& info) override;
+  void on_closed(const std::shared_ptr<net::Peer>& peer, const net::CloseInfo& info) override;
 
  private:
   struct DialTarget {
@@ -128,17 +128,17 @@ class Cluster final : public net::PeerEvents {
   void dial_failed(const std::string& address, const std::string& why);  // unlocked
   void schedule_retry(DialTarget& target);                               // locked
   void refuse_busy(asio::ip::tcp::socket& socket);
-  std::shared_ptr<detail::Peer> make_peer(asio::ip::tcp::socket socket,
-                                          const std::string& dialed_address);
+  std::shared_ptr<net::Peer> make_peer(asio::ip::tcp::socket socket,
+                                       const std::string& dialed_address);
   wire::Hello hello_for(const asio::ip::tcp::socket& socket) const;
   bool is_decider_for(const std::string& peer_name) const { return settings_.name < peer_name; }
-  void refuse(const std::shared_ptr<detail::Peer>& peer, wire::RefuseReason reason,
+  void refuse(const std::shared_ptr<net::Peer>& peer, wire::RefuseReason reason,
               const std::string& message);
   // Names: of two live incarnations of one name, the newer (greater: later
   // start, wire::make_incarnation) wins on every node.
   /// Locked. Tells an older incarnation of `name` it lost: REFUSE replaced
   /// (duplicate_name to a version-1 peer, which knows no better).
-  void refuse_replaced(const std::shared_ptr<detail::Peer>& peer, const std::string& name);
+  void refuse_replaced(const std::shared_ptr<net::Peer>& peer, const std::string& name);
   /// Locked. A newer incarnation of `name` (a member's) authenticated: the
   /// member's connection is told and closed, and the member is down.
   void displace_member(const std::string& name, const std::string& newcomer_address);
@@ -151,9 +151,9 @@ class Cluster final : public net::PeerEvents {
   void log_refusal(const std::string& key, const std::string& line);
   /// Locked. leave(), with `goodbye` as the GOODBYE reason.
   void leave_locked(const std::string& goodbye);
-  void send_announce(detail::Peer& peer);                                // locked
-  void send_peers(detail::Peer& peer, const std::string& except);        // locked
-  void maybe_up(const std::shared_ptr<detail::Peer>& peer);              // locked
+  void send_announce(net::Peer& peer);                                   // locked
+  void send_peers(net::Peer& peer, const std::string& except);           // locked
+  void maybe_up(const std::shared_ptr<net::Peer>& peer);                 // locked
   void member_down(const std::string& name, const std::string& reason);  // locked
   void publish();                                                        // locked
   void emit(MembershipEvent event);                                      // locked
@@ -201,21 +201,21 @@ class Cluster final : public net::PeerEvents {
     std::shared_ptr<const FunctionSet> functions;  ///< from their last ANNOUNCE
   };
   /// Locked. The record of a connection not yet closed, else null.
-  Link* link_of(const detail::Peer& peer) {
+  Link* link_of(const net::Peer& peer) {
     auto it = links_.find(peer.id());
     return it == links_.end() ? nullptr : &it->second;
   }
   /// Every connection made and not yet closed, by Peer::id().
   std::unordered_map<std::uint64_t, Link> links_;
   /// Connections not yet members: in handshake, or waiting for ACTIVATE/ANNOUNCE.
-  std::unordered_map<std::uint64_t, std::shared_ptr<detail::Peer>> pending_;
+  std::unordered_map<std::uint64_t, std::shared_ptr<net::Peer>> pending_;
   std::size_t handshaking_inbound_ = 0;
   // refuse_busy's log line for max_pending_handshakes, once a second.
   detail::LogLimiter busy_log_;
   /// Members by name, with the connection that serves each (owned here).
   struct Entry {
     std::shared_ptr<const Member> member;
-    std::shared_ptr<detail::Peer> peer;
+    std::shared_ptr<net::Peer> peer;
   };
   std::map<std::string, Entry, std::less<>> members_;
   std::map<std::string, DialTarget, std::less<>> targets_;

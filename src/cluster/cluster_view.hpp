@@ -32,7 +32,7 @@ struct Member {
   std::uint64_t incarnation = 0;
   /// The connection (empty for this node itself). Weak: a view may outlive
   /// the node in a thread's cache, and must not keep sockets alive.
-  std::weak_ptr<detail::Peer> peer;
+  std::weak_ptr<net::Peer> peer;
   bool is_self = false;
   std::shared_ptr<const FunctionSet> functions;
 

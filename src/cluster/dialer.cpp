@@ -96,7 +96,7 @@ void Cluster::connect_resolved(const std::string& address,
                           dial_failed(address, "cannot connect: " + ec.message());
                           return;
                         }
-                        std::shared_ptr<detail::Peer> peer;
+                        std::shared_ptr<net::Peer> peer;
                         {
                           std::lock_guard lock(mutex_);
                           if (leaving_) return;

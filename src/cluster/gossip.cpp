@@ -7,7 +7,7 @@
 
 namespace fly::cluster {
 
-void Cluster::on_control_frame(const std::shared_ptr<detail::Peer>& peer,
+void Cluster::on_control_frame(const std::shared_ptr<net::Peer>& peer,
                                const wire::FrameView& frame) {
   {
     // Frames already in flight from a connection we refused are not acted on.
@@ -92,7 +92,7 @@ void Cluster::on_control_frame(const std::shared_ptr<detail::Peer>& peer,
 }
 
 // Locked.
-void Cluster::send_announce(detail::Peer& peer) {
+void Cluster::send_announce(net::Peer& peer) {
   wire::Announce a;
   a.generation = ++announce_generation_;
   for (auto& f : functions_.list())
@@ -101,7 +101,7 @@ void Cluster::send_announce(detail::Peer& peer) {
 }
 
 // Locked.
-void Cluster::send_peers(detail::Peer& peer, const std::string& except) {
+void Cluster::send_peers(net::Peer& peer, const std::string& except) {
   std::vector<wire::PeerInfo> list;
   for (const auto& [name, e] : members_) {
     const auto& m = e.member;

@@ -105,7 +105,7 @@ void Cluster::accept_failed(const asio::error_code& ec) {
 }
 
 void Cluster::on_accept(asio::ip::tcp::socket socket) {
-  std::shared_ptr<detail::Peer> peer;
+  std::shared_ptr<net::Peer> peer;
   {
     std::lock_guard lock(mutex_);
     if (leaving_) return;  // the socket closes as it goes out of scope

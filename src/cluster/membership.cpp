@@ -15,7 +15,7 @@ namespace fly::cluster {
 
 // Locked. A connection becomes the member's when it is activated and its
 // functions are known.
-void Cluster::maybe_up(const std::shared_ptr<detail::Peer>& peer) {
+void Cluster::maybe_up(const std::shared_ptr<net::Peer>& peer) {
   const Link* link = link_of(*peer);
   if (link == nullptr || link->refused || !link->activated || !link->announced ||
       !peer->authenticated()) {

@@ -25,7 +25,7 @@
 
 #include "fly/call_options.hpp"
 
-namespace fly::detail {
+namespace fly::net {
 class Peer;
 }
 
@@ -34,8 +34,8 @@ namespace fly::cluster {
 struct Member;
 
 struct Choice {
-  const Member* member = nullptr;      ///< never null
-  std::shared_ptr<detail::Peer> peer;  ///< the pin; null if the connection just closed
+  const Member* member = nullptr;   ///< never null
+  std::shared_ptr<net::Peer> peer;  ///< the pin; null if the connection just closed
 };
 
 /// Chooses among `candidates` (non-empty, all remote) per `prefer`.

@@ -14,14 +14,14 @@
 #include "base/log.hpp"
 #include "net/tls.hpp"
 
-namespace fly::detail {
+namespace fly::net {
 
 namespace {
 std::atomic<std::uint64_t> next_peer_id{1};
 
 std::string endpoint_string(const asio::ip::tcp::endpoint& ep) {
   const auto addr = ep.address();
-  return join_host_port(addr.to_string(), ep.port());
+  return detail::join_host_port(addr.to_string(), ep.port());
 }
 
 // Sockets are made on the node's io_context (Cluster): the strand is then of
@@ -76,7 +76,7 @@ void Peer::start() {
       self->tls_handshake();
       return;
     }
-    Buffer hello;
+    detail::Buffer hello;
     self->handshake_.start(hello);
     self->send_raw(hello);
     self->arm_timer();
@@ -84,9 +84,9 @@ void Peer::start() {
   });
 }
 
-void Peer::send_raw(const Buffer& frames) {
+void Peer::send_raw(const detail::Buffer& frames) {
   if (frames.empty()) return;
-  send([&](Buffer& out) { out.write(frames.data(), frames.size()); });
+  send([&](detail::Buffer& out) { out.write(frames.data(), frames.size()); });
 }
 
 void Peer::io_failed(bool reading, const std::error_code& ec) {
@@ -114,7 +114,7 @@ void Peer::io_failed(bool reading, const std::error_code& ec) {
 void Peer::protocol_error(const std::string& what) {
   const std::string reason = "protocol error from " + remote_address_ + ": " + what;
   fly::log::get().warn("flyrpc: {}", reason);
-  Buffer refuse;
+  detail::Buffer refuse;
   wire::encode_refuse(refuse, {wire::RefuseReason::protocol, what.substr(0, 1024)});
   send_raw(refuse);
   refused_by_us_ = wire::RefuseReason::protocol;
@@ -160,11 +160,11 @@ void Peer::do_close(net::CloseInfo info, Errc code) {
     fd_closed_ = true;
     socket_.close(ec);
   }
-  for (PendingCall* call : calls_.close()) call->fail(code, info.reason);
+  for (detail::PendingCall* call : calls_.close()) call->fail(code, info.reason);
   // Calls only arrive once authenticated: the many connections that never
   // get there (handshake floods, refusals) cost the dispatcher nothing.
   if (authenticated()) call_handler_.on_connection_closed(shared_from_this(), info.reason);
   events_.on_closed(shared_from_this(), info);
 }
 
-}  // namespace fly::detail
+}  // namespace fly::net

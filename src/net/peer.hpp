@@ -51,15 +51,13 @@
 #include "wire/frames.hpp"
 #include "wire/handshake.hpp"
 
-namespace fly::detail {
-class Peer;
-}
 namespace fly::telemetry {
 class NodeMetrics;
 }
 
 namespace fly::net {
 
+class Peer;
 class TlsContext;
 struct TlsStream;
 
@@ -76,24 +74,24 @@ class PeerEvents {
  public:
   virtual ~PeerEvents() = default;
   /// Both proofs checked... by us: the peer knows the cookie.
-  virtual void on_authenticated(const std::shared_ptr<detail::Peer>& peer) = 0;
+  virtual void on_authenticated(const std::shared_ptr<net::Peer>& peer) = 0;
   /// ANNOUNCE, ACTIVATE, PEERS, GOODBYE after authentication.
-  virtual void on_control_frame(const std::shared_ptr<detail::Peer>& peer,
+  virtual void on_control_frame(const std::shared_ptr<net::Peer>& peer,
                                 const wire::FrameView& frame) = 0;
   /// Exactly once per started Peer, after its pending calls were failed.
-  virtual void on_closed(const std::shared_ptr<detail::Peer>& peer, const CloseInfo& info) = 0;
+  virtual void on_closed(const std::shared_ptr<net::Peer>& peer, const CloseInfo& info) = 0;
 };
 
 /// Call side of a connection (the rpc layer). Called on the peer's strand.
 class CallHandler {
  public:
   virtual ~CallHandler() = default;
-  virtual void on_call(const std::shared_ptr<detail::Peer>& peer, const wire::CallView& call) = 0;
-  virtual void on_cancel(const std::shared_ptr<detail::Peer>& peer, std::uint64_t request_id) = 0;
+  virtual void on_call(const std::shared_ptr<net::Peer>& peer, const wire::CallView& call) = 0;
+  virtual void on_cancel(const std::shared_ptr<net::Peer>& peer, std::uint64_t request_id) = 0;
   /// An authenticated connection ended (closed, reset, heartbeat timeout,
   /// GOODBYE): the calls it brought have no one left to reply to. Called
   /// once, on the strand, after the last on_call/on_cancel for `peer`.
-  virtual void on_connection_closed(const std::shared_ptr<detail::Peer>& peer,
+  virtual void on_connection_closed(const std::shared_ptr<net::Peer>& peer,
                                     const std::string& reason) = 0;
 };
 
@@ -112,10 +110,6 @@ struct PeerSettings {
   /// peer of the node.
   std::shared_ptr<TlsContext> tls;
 };
-
-}  // namespace fly::net
-
-namespace fly::detail {
 
 class Peer : public std::enable_shared_from_this<Peer> {
  public:
@@ -176,16 +170,17 @@ class Peer : public std::enable_shared_from_this<Peer> {
   /// `encode_args` or that check takes the call back out of the table first.
   /// On a closed connection the call fails with node_down instead (no throw).
   /// Any thread. `function` must outlive the call. Logs a SEND line when verbose.
-  void send_call(PendingCall& call, std::string_view function, std::chrono::milliseconds timeout,
-                 FunctionRef<void(Buffer&)> encode_args);
+  void send_call(detail::PendingCall& call, std::string_view function,
+                 std::chrono::milliseconds timeout,
+                 detail::FunctionRef<void(detail::Buffer&)> encode_args);
 
   /// Takes `call` back (a timeout, an abandoned wait) and sends CANCEL. True
   /// if it was still waiting; false if a reply or the connection's end is
   /// completing it right now (then nothing is sent). Any thread.
-  bool withdraw_call(PendingCall& call) {
+  bool withdraw_call(detail::PendingCall& call) {
     if (calls_.take(call.request_id) == nullptr) return false;
     const std::uint64_t id = call.request_id;
-    send([&](Buffer& out) { wire::encode_cancel(out, id); });
+    send([&](detail::Buffer& out) { wire::encode_cancel(out, id); });
     return true;
   }
 
@@ -193,7 +188,7 @@ class Peer : public std::enable_shared_from_this<Peer> {
   /// body; long strings are truncated, see wire::encode_reply_strings). Any thread.
   void send_reply(std::uint64_t request_id, Errc status,
                   std::initializer_list<std::string_view> strings) {
-    send([&](Buffer& out) {
+    send([&](detail::Buffer& out) {
       const std::size_t start = wire::begin_reply(out, request_id, status);
       if (strings.size() != 0) wire::encode_reply_strings(out, strings);
       wire::end_frame(out, start);
@@ -204,7 +199,7 @@ class Peer : public std::enable_shared_from_this<Peer> {
   /// caller checks result.size() + wire::kReplyOverhead against the peer's
   /// max_frame_size first. Any thread.
   void send_result(std::uint64_t request_id, std::span<const char> result) {
-    send([&](Buffer& out) {
+    send([&](detail::Buffer& out) {
       const std::size_t start = wire::begin_reply(out, request_id, Errc::ok);
       out.write(result.data(), result.size());
       wire::end_frame(out, start);
@@ -302,7 +297,7 @@ class Peer : public std::enable_shared_from_this<Peer> {
   /// rbuf_. False at the first frame it must leave to the strand.
   bool handle_buffered_replies();
   /// Completes the call `reply` is for (any thread); `call` taken already.
-  void complete_reply(PendingCall& call, const wire::ReplyView& reply);
+  void complete_reply(detail::PendingCall& call, const wire::ReplyView& reply);
   /// A read (`reading`) or write failed: closes with its reason (for a TLS
   /// error, OpenSSL's, logged as a warning naming the remote address).
   void io_failed(bool reading, const std::error_code& ec);
@@ -316,7 +311,7 @@ class Peer : public std::enable_shared_from_this<Peer> {
   void arm_timer();
   void on_tick();
   void do_close(net::CloseInfo info, Errc code);
-  void send_raw(const Buffer& frames);
+  void send_raw(const detail::Buffer& frames);
 
   using Strand = asio::strand<asio::io_context::executor_type>;
 
@@ -358,12 +353,12 @@ class Peer : public std::enable_shared_from_this<Peer> {
   std::atomic<bool> caller_has_read_{false};
   /// A leading caller's read error (errno), for the strand's close reason.
   std::atomic<int> leader_errno_{0};
-  Buffer rbuf_;  // owned by whoever owns the read side
+  detail::Buffer rbuf_;  // owned by whoever owns the read side
 
   // Strand-only state.
   bool wait_armed_ = false;       // plaintext: an async_wait for readability is out
   bool reading_stopped_ = false;  // see handle_buffered_frames
-  Buffer wbuf_;                   // being written; owned by the writer (see writing_)
+  detail::Buffer wbuf_;           // being written; owned by the writer (see writing_)
   bool closed_ = false;
   bool tls_established_ = false;
   Clock::time_point started_at_;
@@ -371,7 +366,7 @@ class Peer : public std::enable_shared_from_this<Peer> {
 
   // Shared with senders.
   std::mutex out_mutex_;
-  Buffer out_;  // queued for the next write
+  detail::Buffer out_;  // queued for the next write
   /// Someone is the writer: a sender in write_as_sender() or the strand's
   /// do_write() chain. Only the writer touches wbuf_ and the socket's send
   /// side; ownership passes with schedule_write() and ends when the writer
@@ -389,4 +384,4 @@ class Peer : public std::enable_shared_from_this<Peer> {
   std::atomic<std::uint64_t> bytes_received_{0};
 };
 
-}  // namespace fly::detail
+}  // namespace fly::net

@@ -12,7 +12,7 @@
 #include "fly/errors.hpp"
 #include "net/peer.hpp"
 
-namespace fly::detail {
+namespace fly::net {
 
 namespace {
 
@@ -29,8 +29,9 @@ std::size_t args_arity(const char* p) {
 
 }  // namespace
 
-void Peer::send_call(PendingCall& call, std::string_view function,
-                     std::chrono::milliseconds timeout, FunctionRef<void(Buffer&)> encode_args) {
+void Peer::send_call(detail::PendingCall& call, std::string_view function,
+                     std::chrono::milliseconds timeout,
+                     detail::FunctionRef<void(detail::Buffer&)> encode_args) {
   call.sent_at = Clock::now();
   call.function_name = function;
   if (!calls_.add(call)) {
@@ -42,7 +43,7 @@ void Peer::send_call(PendingCall& call, std::string_view function,
   const std::size_t max_frame = settings_.max_frame_size;
   bool sent = false;
   try {
-    sent = send([&](Buffer& out) {
+    sent = send([&](detail::Buffer& out) {
       const std::size_t start = wire::begin_call(out, call.request_id, timeout_ms, function);
       const std::size_t args_at = out.size();
       encode_args(out);
@@ -74,4 +75,4 @@ void Peer::send_call(PendingCall& call, std::string_view function,
   }
 }
 
-}  // namespace fly::detail
+}  // namespace fly::net

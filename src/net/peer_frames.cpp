@@ -8,12 +8,12 @@
 #include "base/log.hpp"
 #include "net/peer.hpp"
 
-namespace fly::detail {
+namespace fly::net {
 
 namespace {
 // A TLS record header (handshake or alert, version 3.x): what a plaintext
 // node receives from a TLS one. Only asked on the error path.
-bool looks_like_tls(const Buffer& b) {
+bool looks_like_tls(const detail::Buffer& b) {
   if (b.size() < 3) return false;
   const auto* p = reinterpret_cast<const unsigned char*>(b.data());
   constexpr unsigned char kHandshake = 0x16, kAlert = 0x15, kMajor = 0x03, kMaxMinor = 0x04;
@@ -164,7 +164,7 @@ bool Peer::handle_handshake_frame(const wire::FrameView& frame) {
     do_close({"goodbye during the handshake", false, std::nullopt, std::nullopt}, Errc::node_down);
     return false;
   }
-  Buffer out;
+  detail::Buffer out;
   const auto step = handshake_.on_frame(frame, out);
   send_raw(out);
   switch (step) {
@@ -211,8 +211,8 @@ bool Peer::handle_reply(const wire::FrameView& frame) {
     return false;
   }
   // A reply for a call that was withdrawn (timeout) or never made is ignored.
-  if (PendingCall* call = calls_.take(reply.request_id)) complete_reply(*call, reply);
+  if (detail::PendingCall* call = calls_.take(reply.request_id)) complete_reply(*call, reply);
   return true;
 }
 
-}  // namespace fly::detail
+}  // namespace fly::net

@@ -8,7 +8,7 @@
 #include "net/heartbeat_tick.hpp"
 #include "net/peer.hpp"
 
-namespace fly::detail {
+namespace fly::net {
 
 namespace {
 // How often a connection's timer looks at it: twice per heartbeat interval
@@ -39,7 +39,7 @@ void Peer::on_tick() {
   if (!authenticated()) {
     if (now - started_at_ >= settings_.handshake_timeout) {
       refused_by_us_ = wire::RefuseReason::handshake_timeout;
-      Buffer refuse;
+      detail::Buffer refuse;
       wire::encode_refuse(refuse, {wire::RefuseReason::handshake_timeout,
                                    "no authentication within the handshake timeout"});
       send_raw(refuse);
@@ -67,10 +67,10 @@ void Peer::on_tick() {
       // Counts as sent at once, so that a slow write does not queue a
       // second PING; the write itself refreshes it.
       last_send_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
-      send([](Buffer& out) { wire::encode_ping(out); });
+      send([](detail::Buffer& out) { wire::encode_ping(out); });
     }
   }
   arm_timer();
 }
 
-}  // namespace fly::detail
+}  // namespace fly::net

@@ -18,7 +18,7 @@
 #include "net/tls.hpp"
 #include "telemetry/node_metrics.hpp"
 
-namespace fly::detail {
+namespace fly::net {
 
 void Peer::do_read() {
   if (closed_ || reading_stopped_) return;
@@ -224,7 +224,7 @@ bool Peer::handle_buffered_replies() {
       break;
     }
     bool io_thread_only = false;
-    PendingCall* call = calls_.take_for_any_thread(reply.request_id, io_thread_only);
+    detail::PendingCall* call = calls_.take_for_any_thread(reply.request_id, io_thread_only);
     if (io_thread_only) {
       all_handled = false;  // an async call's: completes on an I/O thread
       break;
@@ -236,7 +236,7 @@ bool Peer::handle_buffered_replies() {
   return all_handled;
 }
 
-void Peer::complete_reply(PendingCall& call, const wire::ReplyView& reply) {
+void Peer::complete_reply(detail::PendingCall& call, const wire::ReplyView& reply) {
   const auto rtt = Clock::now() - call.sent_at;
   record_rtt(rtt);
   if (settings_.verbose) {
@@ -255,4 +255,4 @@ void Peer::record_rtt(Clock::duration rtt) noexcept {
   srtt_us_.store(old == 0 ? us : old - old / 8 + us / 8, std::memory_order_relaxed);
 }
 
-}  // namespace fly::detail
+}  // namespace fly::net

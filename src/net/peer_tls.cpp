@@ -6,7 +6,7 @@
 #include "net/peer.hpp"
 #include "net/tls.hpp"
 
-namespace fly::detail {
+namespace fly::net {
 
 void Peer::tls_handshake() {
   tls_->stream.async_handshake(
@@ -22,7 +22,7 @@ void Peer::tls_handshake() {
           return;
         }
         self->tls_established_ = true;
-        Buffer hello;
+        detail::Buffer hello;
         self->handshake_.start(hello);
         self->send_raw(hello);  // queued: the handshake still holds the writer role
         self->do_write();       // which passes to the strand's write chain here
@@ -30,4 +30,4 @@ void Peer::tls_handshake() {
       }));
 }
 
-}  // namespace fly::detail
+}  // namespace fly::net

@@ -14,7 +14,7 @@
 #include "net/tls.hpp"
 #include "telemetry/node_metrics.hpp"
 
-namespace fly::detail {
+namespace fly::net {
 
 void Peer::write_as_sender() {
   ssize_t n = -1;
@@ -106,4 +106,4 @@ void Peer::do_write() {
   }
 }
 
-}  // namespace fly::detail
+}  // namespace fly::net

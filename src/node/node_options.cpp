@@ -9,7 +9,7 @@
 #include "fly/node.hpp"
 #include "net/tls.hpp"
 #include "node/cookie.hpp"
-#include "node/node_options_check.hpp"
+#include "node/resolve_options.hpp"
 #include "telemetry/metrics_address.hpp"
 
 namespace fly {
@@ -117,7 +117,7 @@ NodeOptions NodeOptions::from_env() {
 
 namespace node {
 
-void check_options(NodeOptions& o) {
+void resolve_options(NodeOptions& o) {
   if (o.name.empty()) o.name = default_name();
   if (o.name.size() > 255 || o.name.find_first_of(" \t\r\n") != std::string::npos) {
     throw ConfigError("node name", o.name,

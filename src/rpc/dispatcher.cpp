@@ -10,7 +10,7 @@
 namespace fly::rpc {
 
 struct Dispatcher::Inbound {
-  std::shared_ptr<detail::Peer> peer;
+  std::shared_ptr<net::Peer> peer;
   std::uint64_t id = 0;
   const detail::FunctionEntry* entry = nullptr;
   std::chrono::steady_clock::time_point deadline;
@@ -26,12 +26,12 @@ Dispatcher::Dispatcher(FunctionRegistry& functions, asio::thread_pool& workers,
       max_frame_size_(max_frame_size),
       verbose_(verbose) {}
 
-void Dispatcher::reply_error(detail::Peer& peer, std::uint64_t id, Errc status,
+void Dispatcher::reply_error(net::Peer& peer, std::uint64_t id, Errc status,
                              std::initializer_list<std::string_view> strings) {
   peer.send_reply(id, status, strings);
 }
 
-void Dispatcher::on_call(const std::shared_ptr<detail::Peer>& peer, const wire::CallView& call) {
+void Dispatcher::on_call(const std::shared_ptr<net::Peer>& peer, const wire::CallView& call) {
   if (stopping_.load(std::memory_order_acquire)) {
     reply_error(*peer, call.request_id, Errc::unavailable, {"node is stopping"});
     return;
@@ -84,7 +84,7 @@ void Dispatcher::run(const std::shared_ptr<Inbound>& call) {
   finished();
 }
 
-void Dispatcher::invoke_and_reply(detail::Peer& peer, std::uint64_t id,
+void Dispatcher::invoke_and_reply(net::Peer& peer, std::uint64_t id,
                                   const detail::FunctionEntry& entry, std::span<const char> args,
                                   const std::atomic<bool>* cancelled) {
   msgpack::zone& zone = detail::scratch_zone();
@@ -131,13 +131,13 @@ void Dispatcher::invoke_and_reply(detail::Peer& peer, std::uint64_t id,
   result.shrink_if_above(1024 * 1024);
 }
 
-void Dispatcher::on_cancel(const std::shared_ptr<detail::Peer>& peer, std::uint64_t request_id) {
+void Dispatcher::on_cancel(const std::shared_ptr<net::Peer>& peer, std::uint64_t request_id) {
   std::lock_guard lock(mutex_);
   auto it = running_.find({peer->id(), request_id});
   if (it != running_.end()) it->second->cancelled.store(true, std::memory_order_release);
 }
 
-void Dispatcher::on_connection_closed(const std::shared_ptr<detail::Peer>& peer,
+void Dispatcher::on_connection_closed(const std::shared_ptr<net::Peer>& peer,
                                       const std::string& reason) {
   std::size_t cancelled = 0;
   {

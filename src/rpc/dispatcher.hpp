@@ -30,13 +30,13 @@ class Dispatcher final : public net::CallHandler {
   Dispatcher(FunctionRegistry& functions, asio::thread_pool& workers,
              telemetry::NodeMetrics& metrics, std::size_t max_frame_size, bool verbose);
 
-  void on_call(const std::shared_ptr<detail::Peer>& peer, const wire::CallView& call) override;
-  void on_cancel(const std::shared_ptr<detail::Peer>& peer, std::uint64_t request_id) override;
+  void on_call(const std::shared_ptr<net::Peer>& peer, const wire::CallView& call) override;
+  void on_cancel(const std::shared_ptr<net::Peer>& peer, std::uint64_t request_id) override;
   /// Cancels every call `peer` brought (queued ones are skipped, running ones
   /// see fly::this_call::cancelled()), as if a CANCEL had come for each: the
   /// caller is gone, so no REPLY is sent. One lookup of the range of
   /// running_ keyed by the connection; nothing is paid per call.
-  void on_connection_closed(const std::shared_ptr<detail::Peer>& peer,
+  void on_connection_closed(const std::shared_ptr<net::Peer>& peer,
                             const std::string& reason) override;
 
   /// From now on, new calls are refused with `unavailable` ("node is stopping").
@@ -53,9 +53,9 @@ class Dispatcher final : public net::CallHandler {
   struct Inbound;
   void run(const std::shared_ptr<Inbound>& call);
   /// Runs `entry` on `args` and sends the REPLY to `peer`.
-  void invoke_and_reply(detail::Peer& peer, std::uint64_t id, const detail::FunctionEntry& entry,
+  void invoke_and_reply(net::Peer& peer, std::uint64_t id, const detail::FunctionEntry& entry,
                         std::span<const char> args, const std::atomic<bool>* cancelled = nullptr);
-  static void reply_error(detail::Peer& peer, std::uint64_t id, Errc status,
+  static void reply_error(net::Peer& peer, std::uint64_t id, Errc status,
                           std::initializer_list<std::string_view> strings);
   void finished();
 

@@ -54,8 +54,8 @@ class FakeRegion : public ::testing::Test {
     settings.cookie = "test-cookie";
     settings.hello.name = name;
     settings.hello.region = "lax";
-    auto peer = std::make_shared<fly::detail::Peer>(asio::ip::tcp::socket(io_), std::move(settings),
-                                                    events_, events_, "");
+    auto peer = std::make_shared<fly::net::Peer>(asio::ip::tcp::socket(io_), std::move(settings),
+                                                 events_, events_, "");
     auto m = std::make_shared<Member>();
     m->name = name;
     m->region = "lax";
@@ -66,7 +66,7 @@ class FakeRegion : public ::testing::Test {
     peers_[name] = std::move(peer);
     members_.push_back(std::move(m));
   }
-  fly::detail::Peer& peer(const std::string& name) { return *peers_.at(name); }
+  fly::net::Peer& peer(const std::string& name) { return *peers_.at(name); }
   /// `n` calls in flight on `name`'s connection until the test ends.
   void load(const std::string& name, int n) {
     for (int i = 0; i < n; ++i) {
@@ -106,7 +106,7 @@ class FakeRegion : public ::testing::Test {
 
   asio::io_context io_;
   flytest::NoEvents events_;
-  std::map<std::string, std::shared_ptr<fly::detail::Peer>> peers_;
+  std::map<std::string, std::shared_ptr<fly::net::Peer>> peers_;
   std::vector<std::shared_ptr<const Member>> members_;
   std::vector<std::unique_ptr<HeldCall>> held_;
   std::vector<std::string> held_on_;

@@ -13,14 +13,13 @@
 namespace flytest {
 
 struct NoEvents final : fly::net::PeerEvents, fly::net::CallHandler {
-  void on_authenticated(const std::shared_ptr<fly::detail::Peer>&) override {}
-  void on_control_frame(const std::shared_ptr<fly::detail::Peer>&,
+  void on_authenticated(const std::shared_ptr<fly::net::Peer>&) override {}
+  void on_control_frame(const std::shared_ptr<fly::net::Peer>&,
                         const fly::wire::FrameView&) override {}
-  void on_closed(const std::shared_ptr<fly::detail::Peer>&, const fly::net::CloseInfo&) override {}
-  void on_call(const std::shared_ptr<fly::detail::Peer>&, const fly::wire::CallView&) override {}
-  void on_cancel(const std::shared_ptr<fly::detail::Peer>&, std::uint64_t) override {}
-  void on_connection_closed(const std::shared_ptr<fly::detail::Peer>&,
-                            const std::string&) override {}
+  void on_closed(const std::shared_ptr<fly::net::Peer>&, const fly::net::CloseInfo&) override {}
+  void on_call(const std::shared_ptr<fly::net::Peer>&, const fly::wire::CallView&) override {}
+  void on_cancel(const std::shared_ptr<fly::net::Peer>&, std::uint64_t) override {}
+  void on_connection_closed(const std::shared_ptr<fly::net::Peer>&, const std::string&) override {}
 };
 
 }  // namespace flytest

@@ -1,0 +1,124 @@
+// Where a call goes (the first step of docs/ARCHITECTURE.md's "life of a
+// call"): this node, or a member of the region chosen per CallOptions::prefer,
+// its connection pinned in the Route for the call's duration. Caller's thread.
+#include "fly/node.hpp"
+
+#include <random>
+
+#include "cluster/route_choice.hpp"
+#include "fly/this_call.hpp"
+#include "node/node_core.hpp"
+
+namespace fly {
+
+namespace {
+
+// xorshift64*: the random node choice costs a few instructions, no lock.
+std::uint64_t next_random() {
+  thread_local std::uint64_t state = std::random_device{}() | 1;
+  state ^= state >> 12;
+  state ^= state << 25;
+  state ^= state >> 27;
+  return state * 0x2545F4914F6CDD1DULL;
+}
+
+// Pins the member's connection for the duration of a call. The node name
+// points into the connection's HELLO, which lives as long as the pin.
+detail::Route remote_route(const cluster::Member& m, std::string_view function) {
+  auto peer = m.peer.lock();
+  if (!peer) throw NodeDown(m.name, std::string(function), "the connection just closed");
+  net::Peer* raw = peer.get();
+  return {nullptr, raw, std::move(peer), raw->peer_hello().name, raw->peer_hello().region};
+}
+
+// The route of a call to a chosen member, its connection already pinned by
+// the choice (one weak_ptr lock per call, not two). The node name points into
+// the connection's HELLO, which lives as long as the pin.
+detail::Route pinned_route(std::shared_ptr<net::Peer> peer) {
+  net::Peer* raw = peer.get();
+  return {nullptr, raw, std::move(peer), raw->peer_hello().name, raw->peer_hello().region};
+}
+
+}  // namespace
+
+// The per-call cost (bench/micro BM_RegionLookup): one snapshot read, one
+// probe of the view's (region, function) index, the choice, the pin. Nothing
+// here allocates or walks the members of the region.
+detail::Route Node::route_region(std::string_view region, std::string_view function,
+                                 Prefer prefer) const {
+  auto& c = *core_;
+  const bool here = !c.options.hidden && region == c.options.region;
+  if (here) {
+    if (const detail::FunctionEntry* entry = c.functions.find(function)) {
+      return {entry, nullptr, nullptr, c.options.name, c.options.region};
+    }
+  }
+  const cluster::ClusterView& view = c.cluster->view();
+  const cluster::RouteIndex::Candidates* candidates = view.routes.find(region, function);
+  if (candidates == nullptr) {
+    if (!view.has_region(region)) {
+      validate_region("region", region);
+      throw NoNodeInRegion(std::string(region), view.regions());
+    }
+    throw UnknownFunction(std::string(function), "region " + std::string(region));
+  }
+  const std::uint64_t random_bits = candidates->size() == 1 ? 0 : next_random();
+  cluster::Choice choice = cluster::choose(*candidates, prefer, random_bits);
+  if (!choice.peer) {
+    throw NodeDown(choice.member->name, std::string(function), "the connection just closed");
+  }
+  return pinned_route(std::move(choice.peer));
+}
+
+detail::Route Node::route_node(std::string_view node, std::string_view function) const {
+  auto& c = *core_;
+  if (node == c.options.name) {
+    if (const detail::FunctionEntry* entry = c.functions.find(function)) {
+      return {entry, nullptr, nullptr, c.options.name, c.options.region};
+    }
+    throw UnknownFunction(std::string(function), "node " + std::string(node));
+  }
+  const cluster::ClusterView& view = c.cluster->view();
+  auto it = view.connected.find(node);
+  if (it == view.connected.end() || it->second->hidden) throw NotConnected(std::string(node));
+  if (!it->second->exports(function)) {
+    throw UnknownFunction(std::string(function), "node " + std::string(node));
+  }
+  return remote_route(*it->second, function);
+}
+
+std::vector<detail::Route> Node::members_of(std::string_view region) const {
+  auto& c = *core_;
+  auto view = c.cluster->snapshot();
+  std::vector<detail::Route> routes;
+  for (const auto& m : view->visible) {
+    if (!region.empty() && m->region != region) continue;
+    if (m->is_self) {
+      // this node: runs locally
+      routes.push_back({nullptr, nullptr, nullptr, c.options.name, c.options.region});
+    } else if (auto peer = m->peer.lock()) {
+      net::Peer* raw = peer.get();
+      routes.push_back(
+          {nullptr, raw, std::move(peer), raw->peer_hello().name, raw->peer_hello().region});
+    }
+  }
+  if (routes.empty() && !region.empty()) {
+    validate_region("region", region);
+    throw NoNodeInRegion(std::string(region), view->regions());
+  }
+  return routes;
+}
+
+std::chrono::milliseconds Node::effective_timeout(const CallOptions& options) const noexcept {
+  const auto inherited = this_call::remaining();
+  const bool has_inherited = inherited != std::chrono::milliseconds::max();
+  std::chrono::milliseconds t;
+  if (options.timeout.count() > 0) {
+    t = has_inherited ? std::min(options.timeout, inherited) : options.timeout;
+  } else {
+    t = has_inherited ? inherited : core_->options.call_timeout;
+  }
+  return std::max(t, std::chrono::milliseconds(1));
+}
+
+}  // namespace fly
