@@ -9,6 +9,12 @@
 
 namespace fly::rpc {
 
+namespace {
+// A thread's result buffer keeps up to this much capacity between calls (no
+// allocation per call); a larger one, grown by a rare big result, is freed.
+constexpr std::size_t kKeepResultBuffer = 1024 * 1024;
+}  // namespace
+
 struct Dispatcher::Inbound {
   std::shared_ptr<net::Peer> peer;
   std::uint64_t id = 0;
@@ -124,11 +130,11 @@ void Dispatcher::invoke_and_reply(net::Peer& peer, std::uint64_t id,
                      "maximum frame size of {} bytes (a result may be at most {} bytes)",
                      result.size(), result.size() + wire::kReplyOverhead, max_frame_size_,
                      max_frame_size_ - wire::kReplyOverhead)});
-    result.shrink_if_above(1024 * 1024);
+    result.shrink_if_above(kKeepResultBuffer);
     return;
   }
   peer.send_result(id, {result.data(), result.size()});
-  result.shrink_if_above(1024 * 1024);
+  result.shrink_if_above(kKeepResultBuffer);
 }
 
 void Dispatcher::on_cancel(const std::shared_ptr<net::Peer>& peer, std::uint64_t request_id) {
