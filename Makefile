@@ -38,8 +38,10 @@ build-all: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
 # build/flyrpc_<version>_<arch>.deb; cpack runs the install rules only, so it
-# needs nothing beyond `build`.
-package: build
+# needs what they install built (flyrpc_installables: `build` and the postgres
+# component), not the tests.
+package: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target flyrpc_installables
 	cd $(BUILD) && cpack -G DEB
 
 demo: build

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds what deploy/Dockerfile ships, the way it ships it: the library and the
-# CLI in Release, installed into PREFIX; then examples/fly_service built against
+# Builds what deploy/Dockerfile ships, the way it ships it: the library (with
+# the postgres component when libpq-dev is there) and the CLI in Release,
+# installed into PREFIX; then examples/fly_service built against
 # that install through find_package (as any application using flyrpc is) and
 # installed into APP_PREFIX. The Dockerfile runs this script, and CI runs it
 # (`make release-check`) so that a Release build — the one a deploy makes, with
@@ -29,7 +30,7 @@ JOBS=$(nproc)
 
 cmake -S "$ROOT" -B "$BUILD/lib" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$PREFIX" \
   -DFLYRPC_BUILD_TESTS=OFF -DFLYRPC_BUILD_BENCH=OFF >/dev/null
-cmake --build "$BUILD/lib" -j "$JOBS" --target flyrpc flyrpc_cli
+cmake --build "$BUILD/lib" -j "$JOBS" --target flyrpc_installables
 cmake --install "$BUILD/lib" --strip >/dev/null
 cmake -S "$ROOT/examples" -B "$BUILD/app" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$PREFIX" \
   -DCMAKE_INSTALL_PREFIX="$APP_PREFIX" >/dev/null
