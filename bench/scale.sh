@@ -151,7 +151,7 @@ run_churn() {
   # Where each untouched node's log stands before the kill: only what comes
   # after counts.
   for ((i = 0; i < n; i++)); do marks[i]=$(wc -l <"$WORK/n$i.log"); done
-  echo "   churn: kill -9 and restart s${killed[*]// /, s}" >&2
+  echo "   churn: kill -9 and restart $(printf "s%s " "${killed[@]}")" >&2
   local t_kill
   t_kill=$(now_ms)
   for k in "${killed[@]}"; do kill -KILL "${NODE_PIDS[$k]}" 2>/dev/null || true; done

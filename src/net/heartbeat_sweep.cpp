@@ -15,8 +15,7 @@ constexpr std::chrono::milliseconds kMinTick{10};
 
 HeartbeatSweep::HeartbeatSweep(asio::io_context& io, std::chrono::milliseconds interval,
                                std::chrono::milliseconds timeout)
-    : tick_(std::max(kMinTick, std::min(interval, timeout) / kTicksPerInterval)),
-      timer_(io) {}
+    : tick_(std::max(kMinTick, std::min(interval, timeout) / kTicksPerInterval)), timer_(io) {}
 
 HeartbeatSweep::~HeartbeatSweep() {
   stop();
@@ -45,8 +44,7 @@ std::size_t HeartbeatSweep::size() const {
 void HeartbeatSweep::arm() {
   armed_ = true;
   const auto now = std::chrono::steady_clock::now();
-  timer_.expires_at(
-      net::next_heartbeat_tick(now, tick_, net::aligned_heartbeat_phase(tick_, now)));
+  timer_.expires_at(net::next_heartbeat_tick(now, tick_, net::aligned_heartbeat_phase(tick_, now)));
   timer_.async_wait([this](const asio::error_code& ec) {
     if (!ec) on_tick();
   });

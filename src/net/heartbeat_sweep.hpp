@@ -56,9 +56,9 @@ class HeartbeatSweep {
 
   const std::chrono::milliseconds tick_;
   mutable std::mutex mutex_;
-  asio::steady_timer timer_;  // mutex_
-  bool armed_ = false;        // mutex_
-  bool stopped_ = false;      // mutex_
+  asio::steady_timer timer_;                // mutex_
+  bool armed_ = false;                      // mutex_
+  bool stopped_ = false;                    // mutex_
   std::vector<std::weak_ptr<Peer>> peers_;  // mutex_
   /// The tick's working copy of peers_ (the tick only; one tick at a time).
   std::vector<std::weak_ptr<Peer>> sweeping_;

@@ -47,8 +47,8 @@ inline std::chrono::steady_clock::duration heartbeat_phase(
 inline std::chrono::steady_clock::duration aligned_heartbeat_phase(
     std::chrono::steady_clock::duration tick, std::chrono::steady_clock::time_point now) {
   using Duration = std::chrono::steady_clock::duration;
-  const auto wall = std::chrono::duration_cast<Duration>(
-      std::chrono::system_clock::now().time_since_epoch());
+  const auto wall =
+      std::chrono::duration_cast<Duration>(std::chrono::system_clock::now().time_since_epoch());
   // now - wall is where the system clock's epoch falls on the steady clock.
   auto phase = (now.time_since_epoch() - wall) % tick;
   if (phase < Duration::zero()) phase += tick;

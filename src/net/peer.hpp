@@ -100,8 +100,8 @@ struct PeerSettings {
   std::string cookie;
   wire::Hello hello;  ///< ours; the nonce is filled in per connection
   std::size_t max_frame_size = wire::kDefaultMaxFrameSize;
-  std::chrono::milliseconds heartbeat_interval{1000};
-  std::chrono::milliseconds heartbeat_timeout{4000};
+  std::chrono::milliseconds heartbeat_interval{2000};
+  std::chrono::milliseconds heartbeat_timeout{4500};
   std::chrono::milliseconds handshake_timeout{5000};
   bool verbose = false;  ///< log RESP lines (NodeOptions::verbose_logging)
   /// Also counts every byte read and written here (two relaxed atomic adds

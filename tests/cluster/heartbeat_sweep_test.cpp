@@ -62,8 +62,8 @@ class SweepPair : public ::testing::Test {
   void TearDown() override {
     a_->close("test over");
     b_->close("test over");
-    flytest::eventually([&] { return events_a_.reasons().size() == 1 && events_b_.reasons().size() == 1; },
-                        5s);
+    flytest::eventually(
+        [&] { return events_a_.reasons().size() == 1 && events_b_.reasons().size() == 1; }, 5s);
     sweep_a_.stop();
     sweep_b_.stop();
     work_.reset();
@@ -109,7 +109,8 @@ TEST_F(SweepPair, AnAuthenticatedConnectionJoinsTheSweepAndStaysUpOnItsPings) {
 }
 
 TEST_F(SweepPair, APeerWhoseSweepStopsIsDroppedForTheHeartbeatTimeout) {
-  ASSERT_TRUE(flytest::eventually([&] { return sweep_a_.size() == 1 && sweep_b_.size() == 1; }, 5s));
+  ASSERT_TRUE(
+      flytest::eventually([&] { return sweep_a_.size() == 1 && sweep_b_.size() == 1; }, 5s));
   // b's node stops heartbeating: no timer of b's connection sends a PING any
   // more (its own timer is gone), so a sees silence and closes.
   const auto stopped = std::chrono::steady_clock::now();
