@@ -10,7 +10,9 @@
 #   idle CPU     CPU per node over an idle window, % of one core (run time of
 #                all threads from /proc/<pid>/task/*/schedstat, ns precision;
 #                utime+stime ticks are 10 ms, too coarse for one node);
-#   RSS          per node (/proc/<pid>/status VmRSS).
+#   RSS          per node (/proc/<pid>/status VmRSS), and its private part
+#                (RssAnon: heap, stacks; the rest is the binary's and the
+#                libraries' pages, shared by every node of a machine).
 # With --churn K, then: kill -9 K random nodes (never node 0, the seed) and
 # restart them at once (same name and port: a new incarnation), and measure
 # the time until every node's table is right again — each untouched node saw
@@ -101,6 +103,11 @@ rss_kib() {
   local p
   for p in "$@"; do { cat /proc/"$p"/status 2>/dev/null || true; } | awk '/^VmRSS:/ {k = $2} END {print k + 0}'; done
 }
+anon_kib() {
+  local p
+  for p in "$@"; do { cat /proc/"$p"/status 2>/dev/null || true; } | awk '/^RssAnon:/ {k = $2} END {print k + 0}'; done
+}
+mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
 # median and max of numbers on stdin, as "median max"
 med_max() { sort -g | awk '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print m, v[NR]}'; }
 
@@ -248,12 +255,14 @@ run_flyrpc() {
   cpu_sum=$(printf '%s' "$cpu_lines" | awk '{s += $1} END {printf "%.1f", s}')
   local rss_med rss_max
   read -r rss_med rss_max < <(rss_kib "${NODE_PIDS[@]}" | med_max)
+  local anon_med anon_max
+  read -r anon_med anon_max < <(anon_kib "${NODE_PIDS[@]}" | med_max)
   # Connections: count each once, at its accepting end (local port = a node's).
   local conns
   conns=$(ss -tnH state established 2>/dev/null | awk -v ports="${ports[*]}" '
     BEGIN { split(ports, p, " "); for (k in p) want[p[k]] = 1 }
     { n = split($3, a, ":"); if (a[n] in want) c++ } END { print c + 0 }')
-  echo "   connections $conns (full mesh $((n * (n - 1) / 2))), idle CPU median ${cpu_med}% max ${cpu_max}% (sum ${cpu_sum}%), RSS median ${rss_med} KiB max ${rss_max} KiB" >&2
+  echo "   connections $conns (full mesh $((n * (n - 1) / 2))), idle CPU median ${cpu_med}% max ${cpu_max}% (sum ${cpu_sum}%), RSS median ${rss_med} KiB max ${rss_max} KiB (private median ${anon_med} KiB)" >&2
 
   local verified="skipped"
   if [[ $VERIFY == 1 ]]; then
@@ -272,7 +281,7 @@ run_flyrpc() {
     run_churn "$n"
     CHURN_ROWS+=("$CHURN_RESULT")
   fi
-  RESULT_ROWS+=("| flyrpc | $n | $conv | $verified | $conns / $((n * (n - 1) / 2)) | $(printf '%.3f' "$cpu_med") % | $(printf '%.3f' "$cpu_max") % | ${cpu_sum} % | $(awk -v k="$rss_med" 'BEGIN {printf "%.1f", k / 1024}') MiB | $(awk -v k="$rss_max" 'BEGIN {printf "%.1f", k / 1024}') MiB |")
+  RESULT_ROWS+=("| flyrpc | $n | $conv | $verified | $conns / $((n * (n - 1) / 2)) | $(printf '%.3f' "$cpu_med") % | $(printf '%.3f' "$cpu_max") % | ${cpu_sum} % | $(mib "$rss_med") MiB | $(mib "$rss_max") MiB | $(mib "$anon_med") MiB |")
   for p in "${NODE_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${NODE_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   PIDS=()
@@ -338,6 +347,8 @@ run_erlang() {
   read -r cpu_med cpu_max < <(printf '%s' "$cpu_lines" | med_max)
   cpu_sum=$(printf '%s' "$cpu_lines" | awk '{s += $1} END {printf "%.1f", s}')
   read -r rss_med rss_max < <(rss_kib "${NODE_PIDS[@]}" | med_max)
+  local anon_med anon_max
+  read -r anon_med anon_max < <(anon_kib "${NODE_PIDS[@]}" | med_max)
   # Distribution connections of these BEAM processes (those to epmd excluded;
   # epmd itself, started by the first erl if not running, is left running).
   local conns
@@ -345,8 +356,8 @@ run_erlang() {
     $3 ~ /:4369$/ || $4 ~ /:4369$/ { next }
     { if (match($0, /pid=[0-9]+/)) { p = substr($0, RSTART + 4, RLENGTH - 4); if (index(pids, " " p " ")) c++ } }
     END { print int(c / 2) }')
-  echo "   connections $conns, idle CPU median ${cpu_med}% max ${cpu_max}% (sum ${cpu_sum}%), RSS median ${rss_med} KiB max ${rss_max} KiB" >&2
-  RESULT_ROWS+=("| Erlang dist | $n | $conv | nodes() | $conns / $((n * (n - 1) / 2)) | $(printf '%.3f' "$cpu_med") % | $(printf '%.3f' "$cpu_max") % | ${cpu_sum} % | $(awk -v k="$rss_med" 'BEGIN {printf "%.1f", k / 1024}') MiB | $(awk -v k="$rss_max" 'BEGIN {printf "%.1f", k / 1024}') MiB |")
+  echo "   connections $conns, idle CPU median ${cpu_med}% max ${cpu_max}% (sum ${cpu_sum}%), RSS median ${rss_med} KiB max ${rss_max} KiB (private median ${anon_med} KiB)" >&2
+  RESULT_ROWS+=("| Erlang dist | $n | $conv | nodes() | $conns / $((n * (n - 1) / 2)) | $(printf '%.3f' "$cpu_med") % | $(printf '%.3f' "$cpu_max") % | ${cpu_sum} % | $(mib "$rss_med") MiB | $(mib "$rss_max") MiB | $(mib "$anon_med") MiB |")
   for p in "${NODE_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${NODE_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   PIDS=()
@@ -362,7 +373,7 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 {
   echo "# Scale: N nodes on one machine"
   echo
-  echo "Written by \`bench/scale.sh -n $SIZES$([[ $ERLANG == 1 ]] && echo ' --erlang')\` on $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores,"
+  echo "Written by \`bench/scale.sh -n $SIZES$([[ $ERLANG == 1 ]] && echo ' --erlang')$([[ $CHURN -gt 0 ]] && echo " --churn $CHURN")$([[ -n $NODE_ARGS ]] && echo " --node-args '$NODE_ARGS'")\` on $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores,"
   echo "$(uname -r), flyrpc $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')."
   echo "Load average (1/5/15 min) before: $LOAD_BEFORE; after: $LOAD_AFTER."
   echo
@@ -370,10 +381,12 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
   echo "last process start until every node's own membership lists all others."
   echo "Verified: nodes whose table, asked with \`flyrpc nodes --seeds <node>\`, lists all N."
   echo "Idle CPU over ${IDLE_S} s with nothing to do, % of one core (thread run time from"
-  echo "schedstat); \"sum\" is the whole cluster. Default heartbeat: 1 s, timeout 4 s."
+  echo "schedstat); \"sum\" is the whole cluster. Heartbeat: ${NODE_ARGS:-the defaults (2 s, timeout 4.5 s)}."
+  echo "RSS: resident set; \"private\": its RssAnon part (heap, stacks), the rest being the"
+  echo "binary's and libraries' pages, shared by the nodes of one machine."
   echo
-  echo "| system | N | convergence | verified | connections / n(n-1)/2 | idle CPU median | idle CPU max | idle CPU sum | RSS median | RSS max |"
-  echo "|---|---|---|---|---|---|---|---|---|---|"
+  echo "| system | N | convergence | verified | connections / n(n-1)/2 | idle CPU median | idle CPU max | idle CPU sum | RSS median | RSS max | private median |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${RESULT_ROWS[@]}"
   if [[ ${#CHURN_ROWS[@]} -gt 0 ]]; then
     echo
