@@ -6,6 +6,7 @@
 #                membership (its up/down event stream) lists the N-1 others;
 #                afterwards each node's table is checked with
 #                `flyrpc nodes --seeds <that node>` (its Fly.nodes built-in);
+#                and the CPU all nodes used until convergence is summed;
 #   connections  established TCP connections between the nodes (ss);
 #   idle CPU     CPU per node over an idle window, % of one core (run time of
 #                all threads from /proc/<pid>/task/*/schedstat, ns precision;
@@ -230,10 +231,13 @@ run_flyrpc() {
     if [[ $(now_ms) -ge $deadline ]]; then break; fi
     sleep 0.05
   done
+  # What the whole start cost: every node's CPU time from its start until now.
+  local conv_cpu
+  conv_cpu=$(cpu_ns "${NODE_PIDS[@]}" | awk '{s += $1} END {printf "%.1f", s / 1e9}')
   local conv
   if [[ -n "$t_conv" ]]; then conv=$(awk -v m="$t_conv" 'BEGIN {printf "%.2f s", m / 1000}')
   else conv="not within ${TIMEOUT_S} s ($ok/$n nodes complete)"; fi
-  echo "   convergence: $conv" >&2
+  echo "   convergence: $conv (CPU of all nodes until then: ${conv_cpu} s)" >&2
 
   # Idle: let the joins' echoes settle, then a window with nothing to do.
   sleep 2
@@ -281,7 +285,7 @@ run_flyrpc() {
     run_churn "$n"
     CHURN_ROWS+=("$CHURN_RESULT")
   fi
-  RESULT_ROWS+=("| flyrpc | $n | $conv | $verified | $conns / $((n * (n - 1) / 2)) | $(printf '%.3f' "$cpu_med") % | $(printf '%.3f' "$cpu_max") % | ${cpu_sum} % | $(mib "$rss_med") MiB | $(mib "$rss_max") MiB | $(mib "$anon_med") MiB |")
+  RESULT_ROWS+=("| flyrpc | $n | $conv | ${conv_cpu} s | $verified | $conns / $((n * (n - 1) / 2)) | $(printf '%.3f' "$cpu_med") % | $(printf '%.3f' "$cpu_max") % | ${cpu_sum} % | $(mib "$rss_med") MiB | $(mib "$rss_max") MiB | $(mib "$anon_med") MiB |")
   for p in "${NODE_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${NODE_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   PIDS=()
@@ -357,7 +361,7 @@ run_erlang() {
     { if (match($0, /pid=[0-9]+/)) { p = substr($0, RSTART + 4, RLENGTH - 4); if (index(pids, " " p " ")) c++ } }
     END { print int(c / 2) }')
   echo "   connections $conns, idle CPU median ${cpu_med}% max ${cpu_max}% (sum ${cpu_sum}%), RSS median ${rss_med} KiB max ${rss_max} KiB (private median ${anon_med} KiB)" >&2
-  RESULT_ROWS+=("| Erlang dist | $n | $conv | nodes() | $conns / $((n * (n - 1) / 2)) | $(printf '%.3f' "$cpu_med") % | $(printf '%.3f' "$cpu_max") % | ${cpu_sum} % | $(mib "$rss_med") MiB | $(mib "$rss_max") MiB | $(mib "$anon_med") MiB |")
+  RESULT_ROWS+=("| Erlang dist | $n | $conv | — | nodes() | $conns / $((n * (n - 1) / 2)) | $(printf '%.3f' "$cpu_med") % | $(printf '%.3f' "$cpu_max") % | ${cpu_sum} % | $(mib "$rss_med") MiB | $(mib "$rss_max") MiB | $(mib "$anon_med") MiB |")
   for p in "${NODE_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${NODE_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   PIDS=()
@@ -378,15 +382,16 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
   echo "Load average (1/5/15 min) before: $LOAD_BEFORE; after: $LOAD_AFTER."
   echo
   echo "Loopback, 8 regions, every node seeded with node 0 only. Convergence: from the"
-  echo "last process start until every node's own membership lists all others."
+  echo "last process start until every node's own membership lists all others; \"CPU to"
+  echo "converge\": the CPU time all nodes used from their start until then."
   echo "Verified: nodes whose table, asked with \`flyrpc nodes --seeds <node>\`, lists all N."
   echo "Idle CPU over ${IDLE_S} s with nothing to do, % of one core (thread run time from"
   echo "schedstat); \"sum\" is the whole cluster. Heartbeat: ${NODE_ARGS:-the defaults (2 s, timeout 4.5 s)}."
   echo "RSS: resident set; \"private\": its RssAnon part (heap, stacks), the rest being the"
   echo "binary's and libraries' pages, shared by the nodes of one machine."
   echo
-  echo "| system | N | convergence | verified | connections / n(n-1)/2 | idle CPU median | idle CPU max | idle CPU sum | RSS median | RSS max | private median |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| system | N | convergence | CPU to converge | verified | connections / n(n-1)/2 | idle CPU median | idle CPU max | idle CPU sum | RSS median | RSS max | private median |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${RESULT_ROWS[@]}"
   if [[ ${#CHURN_ROWS[@]} -gt 0 ]]; then
     echo
