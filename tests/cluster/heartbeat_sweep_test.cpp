@@ -45,7 +45,7 @@ struct Recorder final : fly::net::PeerEvents, fly::net::CallHandler {
 };
 
 // Two authenticated Peers over loopback, each side with its own sweep (as two
-// nodes would have), heartbeat 100 ms / timeout 500 ms.
+// nodes would have), heartbeat 100 ms / timeout 1 s.
 class SweepPair : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -78,7 +78,7 @@ class SweepPair : public ::testing::Test {
     s.hello.region = "lax";
     s.hello.incarnation = 1;
     s.heartbeat_interval = 100ms;
-    s.heartbeat_timeout = 500ms;
+    s.heartbeat_timeout = 1000ms;
     s.heartbeat = &sweep;
     return std::make_shared<fly::net::Peer>(std::move(socket), std::move(s), events, events,
                                             dialled);
@@ -86,8 +86,8 @@ class SweepPair : public ::testing::Test {
 
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_{asio::make_work_guard(io_)};
-  fly::net::HeartbeatSweep sweep_a_{io_, 100ms, 500ms};
-  fly::net::HeartbeatSweep sweep_b_{io_, 100ms, 500ms};
+  fly::net::HeartbeatSweep sweep_a_{io_, 100ms, 1000ms};
+  fly::net::HeartbeatSweep sweep_b_{io_, 100ms, 1000ms};
   Recorder events_a_, events_b_;
   std::shared_ptr<fly::net::Peer> a_, b_;
   std::thread thread_;
@@ -97,15 +97,15 @@ TEST_F(SweepPair, AnAuthenticatedConnectionJoinsTheSweepAndStaysUpOnItsPings) {
   ASSERT_TRUE(flytest::eventually([&] { return sweep_a_.size() == 1 && sweep_b_.size() == 1; }, 5s))
       << "each side's connection joins its node's sweep once authenticated";
   EXPECT_EQ(sweep_a_.tick(), 25ms) << "a quarter of the interval";
-  // Idle for ten timeouts: only the sweeps' PINGs keep the connection up.
+  // Idle for a timeout and more: only the sweeps' PINGs keep the connection up.
   const auto received = b_->bytes_received();
-  std::this_thread::sleep_for(1s);  // the duration under test, not a synchronisation
+  std::this_thread::sleep_for(1500ms);  // the duration under test, not a synchronisation
   EXPECT_TRUE(events_a_.reasons().empty()) << events_a_.reasons().front();
   EXPECT_TRUE(events_b_.reasons().empty()) << events_b_.reasons().front();
   // About one PING (5 bytes) per interval, not one per tick.
   const auto pinged = b_->bytes_received() - received;
-  EXPECT_GE(pinged, 5u * 5) << "PINGs arrive";
-  EXPECT_LE(pinged, 5u * 15) << "one PING per interval, not per tick";
+  EXPECT_GE(pinged, 5u * 7) << "PINGs arrive";
+  EXPECT_LE(pinged, 5u * 23) << "one PING per interval, not per tick";
 }
 
 TEST_F(SweepPair, APeerWhoseSweepStopsIsDroppedForTheHeartbeatTimeout) {
@@ -119,8 +119,8 @@ TEST_F(SweepPair, APeerWhoseSweepStopsIsDroppedForTheHeartbeatTimeout) {
   const auto took = std::chrono::steady_clock::now() - stopped;
   EXPECT_NE(events_a_.reasons().front().find("heartbeat timeout"), std::string::npos)
       << events_a_.reasons().front();
-  EXPECT_GE(took, 500ms - 100ms) << "not before the timeout (less the last PING's age)";
-  EXPECT_LE(took, 2s);
+  EXPECT_GE(took, 1000ms - 100ms) << "not before the timeout (less the last PING's age)";
+  EXPECT_LE(took, 3s);
 }
 
 TEST(HeartbeatSweep, WithNothingToHeartbeatNoTimerIsArmed) {
