@@ -86,10 +86,14 @@ struct NodeOptions {
   std::string dns_server;
   /// Between DNS polls. Default 5 s.
   std::chrono::milliseconds dns_poll_interval{5000};
-  /// Send a PING when nothing was sent for this long. Default 1 s.
-  std::chrono::milliseconds heartbeat_interval{1000};
-  /// Declare a peer down when nothing was received for this long. Default 4 s.
-  std::chrono::milliseconds heartbeat_timeout{4000};
+  /// Send a PING when nothing was sent for this long. Default 2 s: what an
+  /// idle node costs is one PING sent and one read per peer per interval
+  /// (docs/SCALING.md).
+  std::chrono::milliseconds heartbeat_interval{2000};
+  /// Declare a peer down when nothing was received for this long; checked
+  /// four times per interval, so a silent peer is down 4.5 to 5 s after its
+  /// last frame by default. Default 4.5 s.
+  std::chrono::milliseconds heartbeat_timeout{4500};
   /// A connection must authenticate within this. Also the connect timeout. Default 5 s.
   std::chrono::milliseconds handshake_timeout{5000};
   /// Reconnect back-off: first delay, and the cap (with ±25% jitter). Defaults 100 ms, 5 s.

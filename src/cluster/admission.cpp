@@ -127,6 +127,9 @@ void Cluster::on_closed(const std::shared_ptr<net::Peer>& peer, const net::Close
     link = std::move(l->second);
     links_.erase(l);
   }
+  // Leaving and the last connection gone: no tick to wait for, so the I/O
+  // threads run out of work now.
+  if (leaving_ && links_.empty()) heartbeat_.stop();
   if (pending_.erase(peer->id()) != 0 && !peer->outbound() && !info.authenticated &&
       handshaking_inbound_ > 0) {
     --handshaking_inbound_;

@@ -22,6 +22,7 @@ bool is_wildcard(const std::string& host) {
 Cluster::Cluster(asio::io_context& io, ClusterSettings settings, FunctionRegistry& functions,
                  net::CallHandler& calls)
     : io_(io),
+      heartbeat_(io, settings.peer.heartbeat_interval, settings.peer.heartbeat_timeout),
       settings_(std::move(settings)),
       functions_(functions),
       calls_(calls),
@@ -31,7 +32,9 @@ Cluster::Cluster(asio::io_context& io, ClusterSettings settings, FunctionRegistr
       resolver_(io),
       events_strand_(asio::make_strand(io)),
       accept_retry_(accept_strand_),
-      view_(std::make_shared<const ClusterView>()) {}
+      view_(std::make_shared<const ClusterView>()) {
+  settings_.peer.heartbeat = &heartbeat_;
+}
 
 Cluster::~Cluster() = default;
 

@@ -36,6 +36,7 @@
 #include "fly/function.hpp"
 #include "fly/membership.hpp"
 #include "fly/telemetry.hpp"
+#include "net/heartbeat_sweep.hpp"
 #include "net/peer.hpp"
 
 namespace fly::telemetry {
@@ -57,8 +58,9 @@ struct ClusterSettings {
   /// What every connection, accepted and dialled, gets: cookie, frame limit,
   /// heartbeat and handshake timing, TLS (null: plaintext), and `metrics`,
   /// where membership, refusals, reconnects and connection bytes are counted
-  /// (null: not counted). `peer.hello` is ignored: each connection gets this
-  /// node's HELLO, built when it is made (hello_for).
+  /// (null: not counted). `peer.hello` and `peer.heartbeat` are ignored: each
+  /// connection gets this node's HELLO, built when it is made (hello_for),
+  /// and the Cluster's own heartbeat sweep.
   net::PeerSettings peer;
   /// Where cluster events are emitted. Null: not emitted. It and
   /// `peer.metrics` must outlive the Cluster and every handler it posted to
@@ -172,6 +174,9 @@ class Cluster final : public net::PeerEvents {
   void record_refusal(wire::RefuseReason reason, const std::string& peer_address);
 
   asio::io_context& io_;
+  /// One heartbeat timer for every authenticated connection of this node.
+  /// Before settings_, whose peer.heartbeat points to it.
+  net::HeartbeatSweep heartbeat_;
   ClusterSettings settings_;
   FunctionRegistry& functions_;
   net::CallHandler& calls_;

@@ -7,6 +7,13 @@
 
 namespace fly::cluster {
 
+namespace {
+// How long the end of a gossiped pair with the greater name waits for the
+// other end's dial before dialling itself (that dial may have been refused,
+// e.g. busy, or the other end may not reach this node's address).
+constexpr std::chrono::milliseconds kGossipDialGrace{1000};
+}  // namespace
+
 void Cluster::on_control_frame(const std::shared_ptr<net::Peer>& peer,
                                const wire::FrameView& frame) {
   {
@@ -65,6 +72,36 @@ void Cluster::on_control_frame(const std::shared_ptr<net::Peer>& peer,
         if (p.name == settings_.name) continue;
         auto m = members_.find(p.name);
         if (m != members_.end() && m->second.member->address == p.address) continue;
+        if (m == members_.end() && !p.name.empty() && p.name < settings_.name &&
+            !settings_.hidden) {
+          // Both ends of a pair hear of each other by gossip (a newcomer gets
+          // the member list, every member gets the newcomer): the end with the
+          // smaller name dials at once, this one only if no connection came
+          // within a grace period. One handshake per pair instead of two (one
+          // then refused already_connected) when many start at once. A hidden
+          // node is gossiped to no one: it always dials.
+          auto [t, inserted] = targets_.try_emplace(p.address);
+          DialTarget& target = t->second;
+          if (inserted) {
+            target.address = p.address;
+            target.timer = std::make_unique<asio::steady_timer>(io_);
+          }
+          if (target.in_progress || leaving_) continue;
+          if (target.name.empty()) target.name = p.name;
+          target.in_progress = true;
+          target.timer->expires_after(kGossipDialGrace);
+          target.timer->async_wait([this, address = p.address](const asio::error_code& ec) {
+            if (ec) return;
+            std::lock_guard relock(mutex_);
+            auto it = targets_.find(address);
+            if (it == targets_.end() || leaving_) return;
+            it->second.in_progress = false;
+            const std::string& name = it->second.name;
+            if (!name.empty() && members_.count(name) != 0) return;  // it dialled us
+            dial(address, false);
+          });
+          continue;
+        }
         dial(p.address, false);
       }
       return;

@@ -4,9 +4,10 @@
 // shifted by a phase chosen once per process. asio runs every timer that is
 // due in one wake-up of its reactor, so an idle node with n peers wakes once
 // per tick for all of them (and sends their PINGs in one batch) instead of n
-// times at n unrelated instants. The phase is random per process so that the
-// nodes of one machine (a benchmark, a test) do not all wake at once, as nodes
-// on different machines would not.
+// times at n unrelated instants. A connection's own timer (handshake, or no
+// HeartbeatSweep) uses a phase random per process; the node's heartbeat
+// sweep (heartbeat_sweep.hpp) uses the system clock's grid, the same in
+// every process, so that a cluster's PINGs leave and arrive together.
 #pragma once
 
 #include <chrono>
@@ -37,6 +38,21 @@ inline std::chrono::steady_clock::duration heartbeat_phase(
   const auto phase = std::chrono::steady_clock::duration(
       static_cast<std::chrono::steady_clock::rep>(fraction * static_cast<double>(tick.count())));
   return phase < tick ? phase : std::chrono::steady_clock::duration::zero();
+}
+
+/// The phase, on the steady clock `now` is read from, of the grid whose
+/// points are the multiples of `tick` on the system clock: the same instants
+/// in every process of a machine, and on machines whose clocks agree (NTP),
+/// within their skew. Contract: tick > 0. Result in [0, tick).
+inline std::chrono::steady_clock::duration aligned_heartbeat_phase(
+    std::chrono::steady_clock::duration tick, std::chrono::steady_clock::time_point now) {
+  using Duration = std::chrono::steady_clock::duration;
+  const auto wall =
+      std::chrono::duration_cast<Duration>(std::chrono::system_clock::now().time_since_epoch());
+  // now - wall is where the system clock's epoch falls on the steady clock.
+  auto phase = (now.time_since_epoch() - wall) % tick;
+  if (phase < Duration::zero()) phase += tick;
+  return phase;
 }
 
 }  // namespace fly::net

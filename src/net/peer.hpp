@@ -57,6 +57,7 @@ class NodeMetrics;
 
 namespace fly::net {
 
+class HeartbeatSweep;
 class Peer;
 class TlsContext;
 struct TlsStream;
@@ -99,8 +100,8 @@ struct PeerSettings {
   std::string cookie;
   wire::Hello hello;  ///< ours; the nonce is filled in per connection
   std::size_t max_frame_size = wire::kDefaultMaxFrameSize;
-  std::chrono::milliseconds heartbeat_interval{1000};
-  std::chrono::milliseconds heartbeat_timeout{4000};
+  std::chrono::milliseconds heartbeat_interval{2000};
+  std::chrono::milliseconds heartbeat_timeout{4500};
   std::chrono::milliseconds handshake_timeout{5000};
   bool verbose = false;  ///< log RESP lines (NodeOptions::verbose_logging)
   /// Also counts every byte read and written here (two relaxed atomic adds
@@ -109,6 +110,10 @@ struct PeerSettings {
   /// TLS for this connection (net/tls.hpp); null: plaintext. Shared by every
   /// peer of the node.
   std::shared_ptr<TlsContext> tls;
+  /// The node's heartbeat sweep, which an authenticated connection joins
+  /// (net/heartbeat_sweep.hpp). Null: the connection's own timer keeps
+  /// ticking. Must outlive the Peer.
+  net::HeartbeatSweep* heartbeat = nullptr;
 };
 
 class Peer : public std::enable_shared_from_this<Peer> {
@@ -236,6 +241,12 @@ class Peer : public std::enable_shared_from_this<Peer> {
   /// Smoothed round-trip time of calls on this connection, microseconds (0 = none yet).
   std::uint32_t srtt_us() const noexcept { return srtt_us_.load(std::memory_order_relaxed); }
   void record_rtt(Clock::duration rtt) noexcept;
+
+  /// The heartbeat sweep's tick (any thread): closes the connection if
+  /// nothing arrived for heartbeat_timeout, else sends a PING if nothing left
+  /// for about heartbeat_interval (the first tick at least interval - tick/2
+  /// after the last frame sent). False once the connection is closed.
+  bool heartbeat(Clock::time_point now, Clock::duration tick);
 
   /// Bytes read on this connection so far (whether the peer ever spoke).
   std::uint64_t bytes_received() const noexcept {

@@ -1,10 +1,12 @@
 // Peer's timer: the handshake timeout before authentication; after it, the
 // heartbeat (a PING when nothing else left for a while, a close when nothing
-// arrived for heartbeat_timeout).
+// arrived for heartbeat_timeout) — done by the node's HeartbeatSweep when
+// there is one, else by this timer.
 #include <algorithm>
 #include <string>
 
 #include "base/log.hpp"
+#include "net/heartbeat_sweep.hpp"
 #include "net/heartbeat_tick.hpp"
 #include "net/peer.hpp"
 
@@ -49,28 +51,40 @@ void Peer::on_tick() {
       do_close({reason, false, std::nullopt, refused_by_us_}, Errc::node_down);
       return;
     }
-  } else {
-    const Clock::time_point received{Clock::duration(last_recv_.load(std::memory_order_relaxed))};
-    if (now - received >= settings_.heartbeat_timeout) {
-      do_close({"heartbeat timeout (nothing received for " +
-                    std::to_string(settings_.heartbeat_timeout.count()) + " ms)",
-                true, std::nullopt, std::nullopt},
-               Errc::node_down);
-      return;
-    }
-    const Clock::time_point sent{Clock::duration(last_send_.load(std::memory_order_relaxed))};
-    // Ticks come every interval/2 (or faster); a PING is due at the first tick
-    // that is at least 3/4 of the interval after the last frame sent, so on an
-    // idle connection it leaves every interval, on the grid, not on every
-    // other tick nor a tick late because the last write finished after it.
-    if (now - sent >= settings_.heartbeat_interval - tick_of(settings_) / 2) {
-      // Counts as sent at once, so that a slow write does not queue a
-      // second PING; the write itself refreshes it.
-      last_send_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
-      send([](detail::Buffer& out) { wire::encode_ping(out); });
-    }
+  } else if (settings_.heartbeat != nullptr) {
+    // Authenticated: the node's sweep heartbeats it from now on, and this
+    // timer is done (one timer per node, not per connection).
+    settings_.heartbeat->add(shared_from_this());
+    return;
+  } else if (!heartbeat(now, tick_of(settings_))) {
+    return;
   }
   arm_timer();
+}
+
+bool Peer::heartbeat(Clock::time_point now, Clock::duration tick) {
+  {
+    std::lock_guard lock(out_mutex_);
+    if (out_closed_) return false;
+  }
+  const Clock::time_point received{Clock::duration(last_recv_.load(std::memory_order_relaxed))};
+  if (now - received >= settings_.heartbeat_timeout) {
+    close("heartbeat timeout (nothing received for " +
+          std::to_string(settings_.heartbeat_timeout.count()) + " ms)");
+    return false;
+  }
+  const Clock::time_point sent{Clock::duration(last_send_.load(std::memory_order_relaxed))};
+  // Ticks come several times per interval; a PING is due at the first tick
+  // that is at least interval - tick/2 after the last frame sent, so on an
+  // idle connection it leaves every interval, on the grid, not a tick early
+  // nor a tick late because the last write finished just after a tick.
+  if (now - sent >= settings_.heartbeat_interval - tick / 2) {
+    // Counts as sent at once, so that a slow write does not queue a
+    // second PING; the write itself refreshes it.
+    last_send_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
+    send([](detail::Buffer& out) { wire::encode_ping(out); });
+  }
+  return true;
 }
 
 }  // namespace fly::net

@@ -105,8 +105,8 @@ TEST_F(HandshakeFlood, IsCappedAndRealPeersAreServedThroughout) {
   // A node that syd-1 dials (it learns of mel-1 from lax-1) joins, and syd-1
   // runs its calls: outbound connections do not count against the cap.
   auto options = flytest::in_process_options("mel-1", "mel", {lax->address()}, cookie);
-  options.heartbeat_interval = 1000ms;  // syd-1's defaults: PING each 1 s, down after 4 s
-  options.heartbeat_timeout = 4000ms;
+  options.heartbeat_interval = 2000ms;  // syd-1's defaults: PING each 2 s, down after 4.5 s
+  options.heartbeat_timeout = 4500ms;
   fly::Node mel(options);
   mel.start();
   ASSERT_TRUE(mel.wait_for_region("syd", 15s)) << mel.last_join_error();

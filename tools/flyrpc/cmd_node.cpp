@@ -158,10 +158,10 @@ Runner add_node_command(CLI::App& app) {
   // Every number is checked: a bad one is exit 2 with an error naming the option.
   const auto ms_range = CLI::Range(1, 3'600'000);
   cmd->add_option("--heartbeat-ms", flags->heartbeat_ms,
-                  "Heartbeat interval, 1..3600000 ms (default 1000)")
+                  "Heartbeat interval, 1..3600000 ms (default 2000)")
       ->check(ms_range);
   cmd->add_option("--heartbeat-timeout-ms", flags->heartbeat_timeout_ms,
-                  "Declare a silent peer down after this, ms, above --heartbeat-ms (default 4000)")
+                  "Declare a silent peer down after this, ms, above --heartbeat-ms (default 4500)")
       ->check(ms_range);
   cmd->add_option("--handshake-timeout-ms", flags->handshake_timeout_ms,
                   "Close connections that do not authenticate within this, ms (default 5000)")
