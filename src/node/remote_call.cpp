@@ -38,6 +38,28 @@ bool Node::withdraw_call(net::Peer& peer, detail::PendingCall& pending, std::str
 
 // ---- async calls ---------------------------------------------------------------------
 
+namespace detail {
+
+namespace {
+// One per thread: the arguments of a thread's next async call go where its
+// last call's went. Capacity kept up to kKeepArgsBuffer.
+constexpr std::size_t kKeepArgsBuffer = 64 * 1024;
+thread_local Buffer spare_args_buffer;
+}  // namespace
+
+Buffer args_buffer() noexcept {
+  Buffer b = std::move(spare_args_buffer);
+  b.clear();
+  return b;
+}
+
+void recycle_args_buffer(Buffer&& buffer) noexcept {
+  buffer.shrink_if_above(kKeepArgsBuffer);
+  spare_args_buffer = std::move(buffer);
+}
+
+}  // namespace detail
+
 namespace {
 
 // An async call in flight: one heap object with two references, its
@@ -153,6 +175,7 @@ void Node::start_async(detail::AsyncStart start, detail::AsyncDone user_done) {
     call->fail_now(std::current_exception());
   }
   call->release();
+  detail::recycle_args_buffer(std::move(start.args));  // copied into the connection's queue
 }
 
 }  // namespace fly
