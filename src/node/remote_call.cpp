@@ -82,7 +82,7 @@ class AsyncCall final : public detail::PendingCall {
         done_(std::move(done)),
         timeout_(timeout) {
     sent_at = started;  // the telemetry's start doubles as the round-trip's
-    deadline = started + timeout;
+    deadline = deadline_after(started, timeout);
   }
 
   void complete(Errc status, std::span<const char> body) noexcept override {
@@ -113,6 +113,15 @@ class AsyncCall final : public detail::PendingCall {
   }
 
  private:
+  // Saturates: a timeout of years means no deadline, not a wrapped one.
+  static std::chrono::steady_clock::time_point deadline_after(
+      std::chrono::steady_clock::time_point start, std::chrono::milliseconds timeout) {
+    using Clock = std::chrono::steady_clock;
+    const auto room =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::time_point::max() - start);
+    return timeout >= room ? Clock::time_point::max() : start + timeout;
+  }
+
   // Telemetry, then the caller's completion (which decodes the result and
   // hands the handler to its executor); then the call is gone. The end time
   // is the reply's arrival (replied_at), or now for a failure.
