@@ -249,11 +249,13 @@ class Node {
   /// emits call_start and returns the start time; exactly one
   /// record_call_end or record_call_error must follow. Cost without handlers:
   /// two clock reads and the NodeMetrics fast path (~20 ns). noexcept.
+  /// `ended`: when the call ended if already known (the reply's arrival), {}: now.
   std::chrono::steady_clock::time_point record_call_start(const detail::Route& route,
                                                           std::string_view function) noexcept;
   void record_call_end(const detail::Route& route, std::string_view function,
                        std::chrono::steady_clock::time_point started, Errc outcome,
-                       std::string_view reason = {}) noexcept;
+                       std::string_view reason = {},
+                       std::chrono::steady_clock::time_point ended = {}) noexcept;
   /// record_call_end with the outcome and reason of `error` (a fly::Error's
   /// code() and what(); any other exception counts as remote_error).
   void record_call_error(const detail::Route& route, std::string_view function,
@@ -273,8 +275,9 @@ class Node {
   /// CANCEL is sent), false if a completion is under way.
   bool withdraw_call(net::Peer& peer, detail::PendingCall& pending, std::string_view function,
                      std::chrono::milliseconds timeout);
-  /// Starts an async call (local: on the worker pool; remote: sent, with a
-  /// timer); `done` runs exactly once, on the thread that completes it.
+  /// Starts an async call (local: on the worker pool; remote: sent, its
+  /// deadline watched by the connection); `done` runs exactly once, on the
+  /// thread that completes it.
   void start_async(detail::AsyncStart start, detail::AsyncDone done);
   void functions_changed();
 

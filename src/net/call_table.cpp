@@ -1,5 +1,8 @@
 #include "net/call_table.hpp"
 
+#include <algorithm>
+#include <utility>
+
 namespace fly::net {
 
 bool CallTable::add(detail::PendingCall& call) {
@@ -47,6 +50,24 @@ detail::PendingCall* CallTable::take_if(std::uint64_t id, bool any_thread_only,
   free_.push_back(index);
   in_flight_.fetch_sub(1, std::memory_order_relaxed);
   return call;
+}
+
+std::chrono::steady_clock::time_point CallTable::take_expired(
+    std::chrono::steady_clock::time_point now, std::vector<detail::PendingCall*>& expired) {
+  auto next = std::chrono::steady_clock::time_point::max();
+  std::lock_guard lock(mutex_);
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    Slot& slot = slots_[i];
+    if (slot.call == nullptr) continue;
+    if (slot.call->deadline > now) {
+      next = std::min(next, slot.call->deadline);
+      continue;
+    }
+    expired.push_back(std::exchange(slot.call, nullptr));
+    free_.push_back(static_cast<std::uint32_t>(i));
+    in_flight_.fetch_sub(1, std::memory_order_relaxed);
+  }
+  return next;
 }
 
 std::vector<detail::PendingCall*> CallTable::close() {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <vector>
@@ -27,6 +28,12 @@ class CallTable {
   /// complete on an I/O thread (!completes_on_any_thread) stays in the table
   /// and `io_thread_only` is set.
   detail::PendingCall* take_for_any_thread(std::uint64_t id, bool& io_thread_only);
+  /// Removes the calls whose deadline is at or before `now` and appends them
+  /// to `expired` (the caller then owns their completion). Returns the
+  /// earliest deadline of the calls left (max(): none). Walks every slot
+  /// under the lock: meant for a sweep that runs once per deadline, not per call.
+  std::chrono::steady_clock::time_point take_expired(std::chrono::steady_clock::time_point now,
+                                                     std::vector<detail::PendingCall*>& expired);
   /// Closes the table and returns every call still in it; later add() fails.
   std::vector<detail::PendingCall*> close();
   /// Calls in flight (a snapshot, read without the lock).

@@ -3,7 +3,8 @@
 // peer_write.cpp (senders and the strand's write chain), peer_read.cpp (the
 // read side and its two owners, strand and blocking caller), peer_frames.cpp
 // (a batch of frames read: dispatch, handshake, replies), peer_heartbeat.cpp
-// (the timer), peer_tls.cpp (the TLS handshake), peer_calls.cpp (CALL).
+// (the timer), peer_tls.cpp (the TLS handshake), peer_calls.cpp (CALL),
+// peer_deadlines.cpp (async calls' deadlines).
 #include "net/peer.hpp"
 
 #include <asio/post.hpp>
@@ -43,6 +44,7 @@ Peer::Peer(asio::ip::tcp::socket socket, net::PeerSettings settings, net::PeerEv
       fd_(socket_.native_handle()),
       strand_(asio::make_strand(io_executor_of(socket_))),
       timer_(strand_),
+      deadline_timer_(strand_),
       settings_(std::move(settings)),
       events_(events),
       call_handler_(calls),
@@ -151,6 +153,7 @@ void Peer::do_close(net::CloseInfo info, Errc code) {
     out_closed_ = true;
   }
   timer_.cancel();
+  deadline_timer_.cancel();
   {
     // The shutdown wakes a caller reading the socket (await_reply), which
     // then lets go of the shared lock; no one uses the descriptor after.

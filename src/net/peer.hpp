@@ -168,12 +168,14 @@ class Peer : public std::enable_shared_from_this<Peer> {
 
   // ---- call operations: the node and rpc layers never see a frame layout ----
 
-  /// Registers `call` in calls() (setting call.request_id, sent_at and
-  /// function_name) and sends its CALL: `timeout` (clamped to u32 ms, 0 = none),
+  /// Registers `call` in calls() (setting call.request_id, function_name and,
+  /// unless the caller did, sent_at) and sends its CALL: `timeout` (clamped to u32 ms, 0 = none),
   /// `function`, then the arguments `encode_args` appends (one msgpack array).
   /// Throws BadArguments if the CALL would exceed max_frame_size; a throw from
   /// `encode_args` or that check takes the call back out of the table first.
   /// On a closed connection the call fails with node_down instead (no throw).
+  /// A call with a `deadline` (async) is timed out by the connection: taken
+  /// back, CANCEL sent, failed with Errc::timeout (peer_deadlines.cpp).
   /// Any thread. `function` must outlive the call. Logs a SEND line when verbose.
   void send_call(detail::PendingCall& call, std::string_view function,
                  std::chrono::milliseconds timeout,
@@ -323,6 +325,14 @@ class Peer : public std::enable_shared_from_this<Peer> {
   void on_tick();
   void do_close(net::CloseInfo info, Errc code);
   void send_raw(const detail::Buffer& frames);
+  // Async calls' deadlines (peer_deadlines.cpp): one timer per connection,
+  // set to the earliest deadline in the call table, not one per call.
+  /// After registering a call with `deadline`: makes sure the sweep runs by
+  /// then. Any thread; costs one atomic load unless `deadline` is the
+  /// earliest yet (then a CAS and a post to the strand).
+  void watch_deadline(Clock::time_point deadline);
+  void arm_deadline_timer();  // strand
+  void sweep_deadlines();     // strand
 
   using Strand = asio::strand<asio::io_context::executor_type>;
 
@@ -341,6 +351,12 @@ class Peer : public std::enable_shared_from_this<Peer> {
   bool fd_closed_ = false;
   Strand strand_;
   asio::steady_timer timer_;
+  /// The deadline sweep's timer (strand) and the deadline it waits for
+  /// (max: not waiting); deadline_due_ is the earliest deadline a sender
+  /// asked for since the last sweep (any thread).
+  asio::steady_timer deadline_timer_;
+  Clock::time_point deadline_timer_at_ = Clock::time_point::max();
+  std::atomic<Clock::rep> deadline_due_{Clock::time_point::max().time_since_epoch().count()};
   net::PeerSettings settings_;
   net::PeerEvents& events_;
   net::CallHandler& call_handler_;

@@ -1,6 +1,7 @@
 // Peer::send_call: a CALL frame from a caller's thread. The frame layout is
 // wire's (begin_call / end_frame); this file adds the connection's part:
-// registering the call, the max_frame_size check, the verbose SEND line.
+// registering the call (and its deadline, for async calls: see
+// peer_deadlines.cpp), the max_frame_size check, the verbose SEND line.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -32,12 +33,15 @@ std::size_t args_arity(const char* p) {
 void Peer::send_call(detail::PendingCall& call, std::string_view function,
                      std::chrono::milliseconds timeout,
                      detail::FunctionRef<void(detail::Buffer&)> encode_args) {
-  call.sent_at = Clock::now();
+  if (call.sent_at == Clock::time_point{}) call.sent_at = Clock::now();
   call.function_name = function;
+  // Read before add(): from then on a reply may complete (and free) the call.
+  const Clock::time_point deadline = call.deadline;
   if (!calls_.add(call)) {
     call.fail(Errc::node_down, "the connection is closed");
     return;
   }
+  if (deadline != Clock::time_point::max()) watch_deadline(deadline);
   const auto timeout_ms = static_cast<std::uint32_t>(
       std::min<std::int64_t>(timeout.count(), std::numeric_limits<std::uint32_t>::max()));
   const std::size_t max_frame = settings_.max_frame_size;

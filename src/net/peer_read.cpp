@@ -237,7 +237,8 @@ bool Peer::handle_buffered_replies() {
 }
 
 void Peer::complete_reply(detail::PendingCall& call, const wire::ReplyView& reply) {
-  const auto rtt = Clock::now() - call.sent_at;
+  call.replied_at = Clock::now();
+  const auto rtt = call.replied_at - call.sent_at;
   record_rtt(rtt);
   if (settings_.verbose) {
     fly::log::get().info("flyrpc RESP {} from {} ({}): {} in {} us", call.function_name,

@@ -1,7 +1,10 @@
 // Caller-side telemetry of every call, local or remote: counted in the node's
 // metrics and emitted as call_start / call_stop / call_exception events.
+// Two clock reads per call: the start (which a remote call also uses as its
+// sent_at) and the end (for a reply, the time the connection read it).
 #include "fly/node.hpp"
 
+#include "node/call_telemetry.hpp"
 #include "node/node_core.hpp"
 
 namespace fly {
@@ -41,9 +44,25 @@ std::chrono::steady_clock::time_point Node::record_call_start(const detail::Rout
 
 void Node::record_call_end(const detail::Route& route, std::string_view function,
                            std::chrono::steady_clock::time_point started, Errc outcome,
-                           std::string_view reason) noexcept {
-  auto& c = *core_;
-  const auto latency = std::chrono::steady_clock::now() - started;
+                           std::string_view reason,
+                           std::chrono::steady_clock::time_point ended) noexcept {
+  detail::record_call_end(*core_, route, function, started, ended, outcome, reason);
+}
+
+void Node::record_call_error(const detail::Route& route, std::string_view function,
+                             std::chrono::steady_clock::time_point started,
+                             const std::exception_ptr& error) noexcept {
+  detail::record_call_error(*core_, route, function, started, {}, error);
+}
+
+namespace detail {
+
+void record_call_end(NodeCore& c, const Route& route, std::string_view function,
+                     std::chrono::steady_clock::time_point started,
+                     std::chrono::steady_clock::time_point ended, Errc outcome,
+                     std::string_view reason) noexcept {
+  if (ended == std::chrono::steady_clock::time_point{}) ended = std::chrono::steady_clock::now();
+  const auto latency = ended - started;
   c.metrics.call_finished(function, route.region, outcome, latency);
   const auto event =
       outcome == Errc::ok ? telemetry::Event::call_stop : telemetry::Event::call_exception;
@@ -60,12 +79,15 @@ void Node::record_call_end(const detail::Route& route, std::string_view function
   }
 }
 
-void Node::record_call_error(const detail::Route& route, std::string_view function,
-                             std::chrono::steady_clock::time_point started,
-                             const std::exception_ptr& error) noexcept {
+void record_call_error(NodeCore& c, const Route& route, std::string_view function,
+                       std::chrono::steady_clock::time_point started,
+                       std::chrono::steady_clock::time_point ended,
+                       const std::exception_ptr& error) noexcept {
   const char* reason = "";
   const Errc outcome = error ? outcome_of(error, reason) : Errc::ok;
-  record_call_end(route, function, started, outcome, reason);
+  record_call_end(c, route, function, started, ended, outcome, reason);
 }
+
+}  // namespace detail
 
 }  // namespace fly

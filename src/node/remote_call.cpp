@@ -1,13 +1,17 @@
 // The non-template half of a call to another node: blocking calls hand the
 // connection the CALL (net::Peer::send_call), wait (Peer::await_reply) and on
-// timeout withdraw it (CANCEL); async calls live in an AsyncCall with a timer.
+// timeout withdraw it (CANCEL); async calls live in an AsyncCall whose
+// deadline the connection watches.
 // No frame layout here: the connection owns it.
 #include "fly/node.hpp"
 
-#include <asio/steady_timer.hpp>
+#include <asio/post.hpp>
+
+#include <atomic>
 
 #include "base/log.hpp"
 #include "fly/async.hpp"
+#include "node/call_telemetry.hpp"
 #include "node/node_core.hpp"
 
 namespace fly {
@@ -34,46 +38,65 @@ bool Node::withdraw_call(net::Peer& peer, detail::PendingCall& pending, std::str
 
 // ---- async calls ---------------------------------------------------------------------
 
+namespace detail {
+
+namespace {
+// One per thread: the arguments of a thread's next async call go where its
+// last call's went. Capacity kept up to kKeepArgsBuffer.
+constexpr std::size_t kKeepArgsBuffer = 64 * 1024;
+thread_local Buffer spare_args_buffer;
+}  // namespace
+
+Buffer args_buffer() noexcept {
+  Buffer b = std::move(spare_args_buffer);
+  b.clear();
+  return b;
+}
+
+void recycle_args_buffer(Buffer&& buffer) noexcept {
+  buffer.shrink_if_above(kKeepArgsBuffer);
+  spare_args_buffer = std::move(buffer);
+}
+
+}  // namespace detail
+
 namespace {
 
-// An async call in flight: owned by itself (self_) until completed once, by
-// the reply, the connection's failure, or its timer.
-class AsyncCall final : public detail::PendingCall, public std::enable_shared_from_this<AsyncCall> {
+// An async call in flight: one heap object with two references, its
+// completion's and start_async's (send_call reads the call and its name after
+// registering it, when a reply, the connection's end or the deadline sweep may
+// already have completed it on another thread). Completed once — by the reply
+// (complete), the connection's end or its deadline sweep (fail), or a failure
+// to send (fail_now); deleted by whichever of the two lets go last. No timer
+// of its own: the connection times it out (PendingCall::deadline,
+// net/peer_deadlines.cpp). Holds the route, so the pinned connection and the
+// node name it points into outlive the call.
+class AsyncCall final : public detail::PendingCall {
  public:
-  using Done =
-      detail::UniqueFunction<void(std::exception_ptr, std::span<const char>, std::string_view)>;
-
-  AsyncCall(asio::io_context& io, Done done, std::string function, std::string node,
-            std::shared_ptr<const void> keep, net::Peer& peer, std::chrono::milliseconds timeout)
-      : done_(std::move(done)),
+  AsyncCall(detail::NodeCore& core, detail::Route route, std::string function,
+            detail::AsyncDone done, std::chrono::milliseconds timeout,
+            std::chrono::steady_clock::time_point started)
+      : core_(core),
+        route_(std::move(route)),
         function_(std::move(function)),
-        node_(std::move(node)),
-        keep_(std::move(keep)),
-        peer_(peer),
-        timeout_(timeout),
-        timer_(io) {}
-
-  void arm(std::shared_ptr<AsyncCall> self) {
-    self_ = self;
-    timer_.expires_after(timeout_);
-    timer_.async_wait([weak = std::weak_ptr<AsyncCall>(self)](const asio::error_code& ec) {
-      if (ec) return;
-      if (auto call = weak.lock()) call->on_timeout();
-    });
+        done_(std::move(done)),
+        timeout_(timeout) {
+    sent_at = started;  // the telemetry's start doubles as the round-trip's
+    deadline = deadline_after(started, timeout);
   }
 
   void complete(Errc status, std::span<const char> body) noexcept override {
     if (status == Errc::ok) {
       finish(nullptr, body);
     } else {
-      finish(detail::make_call_error(status, body, node_, function_, timeout_), {});
+      finish(detail::make_call_error(status, body, route_.node, function_, timeout_), {});
     }
   }
 
   void fail(Errc code, std::string_view reason) noexcept override {
-    finish(
-        detail::make_call_error(code, {reason.data(), reason.size()}, node_, function_, timeout_),
-        {});
+    finish(detail::make_call_error(code, {reason.data(), reason.size()}, route_.node, function_,
+                                   timeout_),
+           {});
   }
 
   /// The function's name, owned by the call until it completes: what
@@ -84,31 +107,40 @@ class AsyncCall final : public detail::PendingCall, public std::enable_shared_fr
   /// registered): completes with `error`.
   void fail_now(std::exception_ptr error) noexcept { finish(std::move(error), {}); }
 
- private:
-  void on_timeout() {
-    if (!peer_.withdraw_call(*this)) return;  // completing right now
-    finish(std::make_exception_ptr(Timeout(function_, node_, timeout_)), {});
+  /// Drops one of the two references; the last deletes the call.
+  void release() noexcept {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }
 
+ private:
+  // Saturates: a timeout of years means no deadline, not a wrapped one.
+  static std::chrono::steady_clock::time_point deadline_after(
+      std::chrono::steady_clock::time_point start, std::chrono::milliseconds timeout) {
+    using Clock = std::chrono::steady_clock;
+    const auto room =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::time_point::max() - start);
+    return timeout >= room ? Clock::time_point::max() : start + timeout;
+  }
+
+  // Telemetry, then the caller's completion (which decodes the result and
+  // hands the handler to its executor); then the call is gone. The end time
+  // is the reply's arrival (replied_at), or now for a failure.
   void finish(std::exception_ptr e, std::span<const char> body) noexcept {
-    asio::error_code ignored;
-    timer_.cancel();
+    detail::record_call_error(core_, route_, function_, sent_at, replied_at, e);
     try {
       done_(std::move(e), body, function_);
     } catch (const std::exception& ex) {
       fly::log::get().error("flyrpc: async completion handler threw: {}", ex.what());
     }
-    self_.reset();  // may destroy this object: nothing after it
+    release();  // may delete this: nothing after it
   }
 
-  Done done_;
+  detail::NodeCore& core_;
+  detail::Route route_;
   std::string function_;
-  std::string node_;
-  std::shared_ptr<const void> keep_;
-  net::Peer& peer_;
+  detail::AsyncDone done_;
   std::chrono::milliseconds timeout_;
-  asio::steady_timer timer_;
-  std::shared_ptr<AsyncCall> self_;
+  std::atomic<int> refs_{2};
 };
 
 }  // namespace
@@ -118,13 +150,13 @@ void Node::start_async(detail::AsyncStart start, detail::AsyncDone user_done) {
   // Telemetry: the call ends when its completion runs (before the result is
   // decoded and the handler dispatched to its executor).
   const auto started = record_call_start(start.route, start.function);
-  detail::AsyncDone done = [this, route = start.route, started, user_done = std::move(user_done)](
-                               std::exception_ptr e, std::span<const char> body,
-                               std::string_view fn) mutable {
-    record_call_error(route, fn, started, e);
-    user_done(std::move(e), body, fn);
-  };
   if (start.route.local != nullptr) {
+    detail::AsyncDone done = [this, route = start.route, started, user_done = std::move(user_done)](
+                                 std::exception_ptr e, std::span<const char> body,
+                                 std::string_view fn) mutable {
+      record_call_error(route, fn, started, e);
+      user_done(std::move(e), body, fn);
+    };
     asio::post(c.workers, [this, s = std::move(start), done = std::move(done)]() mutable {
       detail::Buffer out;
       try {
@@ -139,10 +171,8 @@ void Node::start_async(detail::AsyncStart start, detail::AsyncDone user_done) {
   }
   const auto timeout = effective_timeout(start.options);
   net::Peer& peer = *start.route.peer;
-  auto call =
-      std::make_shared<AsyncCall>(c.io, std::move(done), start.function,
-                                  std::string(start.route.node), start.route.keep, peer, timeout);
-  call->arm(call);
+  auto* call = new AsyncCall(c, std::move(start.route), std::move(start.function),
+                             std::move(user_done), timeout, started);
   try {
     // The call's own copy of the name: the verbose RESP line reads it when
     // the reply comes, long after `start` is gone.
@@ -153,6 +183,8 @@ void Node::start_async(detail::AsyncStart start, detail::AsyncDone user_done) {
     // (posted, see NodeAsync::deliver), never thrown out of the initiation.
     call->fail_now(std::current_exception());
   }
+  call->release();
+  detail::recycle_args_buffer(std::move(start.args));  // copied into the connection's queue
 }
 
 }  // namespace fly

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -90,9 +91,20 @@ class SeriesTable {
     std::unique_ptr<std::atomic<Node*>[]> slot;  // value-initialised: all nullptr
   };
 
+  // One std::hash per lookup on the call path: the second label (a region,
+  // "" for handlers) is short, so up to 8 bytes of it are mixed in directly
+  // (a multiply, no call). Collisions only cost a probe: find_in compares.
   static std::size_t hash_of(std::string_view a, std::string_view b) noexcept {
     const std::size_t ha = std::hash<std::string_view>{}(a);
-    const std::size_t hb = std::hash<std::string_view>{}(b);
+    std::uint64_t hb;
+    if (b.size() <= 8) {
+      std::uint64_t bytes = 0;
+      if (!b.empty()) std::memcpy(&bytes, b.data(), b.size());
+      hb = (bytes ^ (static_cast<std::uint64_t>(b.size()) << 59)) * 0x9e3779b97f4a7c15ULL;
+      hb ^= hb >> 29;
+    } else {
+      hb = std::hash<std::string_view>{}(b);
+    }
     return ha ^ (hb + 0x9e3779b97f4a7c15ULL + (ha << 6) + (ha >> 2));
   }
 

@@ -77,7 +77,7 @@ struct NodeAsync {
   template <class... Args>
   static AsyncStart prepare_async(Route route, std::string_view function,
                                   const CallOptions& options, const Args&... args) {
-    AsyncStart start{std::move(route), std::string(function), options, {}, nullptr};
+    AsyncStart start{std::move(route), std::string(function), options, args_buffer(), nullptr};
     encode_args(start.args, args...);
     return start;
   }

@@ -25,6 +25,14 @@ struct AsyncStart {
   std::exception_ptr error;  ///< routing or encoding failed: deliver this instead
 };
 
+/// The buffer an async call's arguments are encoded into: the one the last
+/// call started on this thread gave back (recycle_args_buffer), empty with
+/// its capacity kept, or a new one. Saves an allocation and a free per call.
+Buffer args_buffer() noexcept;
+/// Gives an args buffer back to this thread once its bytes were sent (one is
+/// kept per thread, up to 64 KiB of capacity; a larger one is freed).
+void recycle_args_buffer(Buffer&& buffer) noexcept;
+
 /// Completion of an async call: (error or null, result body if ok, function).
 /// Move-only: it owns the caller's completion handler, which may be (for
 /// asio::use_awaitable) impossible to copy.

@@ -38,13 +38,15 @@ struct NodeCalls {
   static R call(Node& node, const Route& route, std::string_view function,
                 const CallOptions& options, const Args&... args) {
     const auto started = node.record_call_start(route, function);
+    // When the reply arrived (remote calls): the end time, without a clock read.
+    std::chrono::steady_clock::time_point ended{};
     try {
       if constexpr (std::is_void_v<R>) {
-        call_unrecorded<R>(node, route, function, options, args...);
-        node.record_call_end(route, function, started, Errc::ok);
+        call_unrecorded<R>(node, route, function, options, started, ended, args...);
+        node.record_call_end(route, function, started, Errc::ok, {}, ended);
       } else {
-        R result = call_unrecorded<R>(node, route, function, options, args...);
-        node.record_call_end(route, function, started, Errc::ok);
+        R result = call_unrecorded<R>(node, route, function, options, started, ended, args...);
+        node.record_call_end(route, function, started, Errc::ok, {}, ended);
         return result;
       }
     } catch (...) {
@@ -53,15 +55,20 @@ struct NodeCalls {
     }
   }
 
+  // `started`: the call's start (its sent_at and the base of its deadline);
+  // `ended` is set to when the reply arrived, if one did.
   template <class R, class... Args>
   static R call_unrecorded(Node& node, const Route& route, std::string_view function,
-                           const CallOptions& options, const Args&... args) {
+                           const CallOptions& options,
+                           std::chrono::steady_clock::time_point started,
+                           std::chrono::steady_clock::time_point& ended, const Args&... args) {
     if (route.local != nullptr) {
       return FunctionRegistry::call_entry<R>(*route.local, node.name(), args...);
     }
     const std::chrono::milliseconds timeout = node.effective_timeout(options);
     BlockingCall<R> pending(route.node, function, timeout);
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    pending.sent_at = started;
+    const auto deadline = started + timeout;
     node.send_call(*route.peer, pending, function, timeout,
                    [&](Buffer& out) { encode_args(out, args...); });
     if (!Node::await_reply(*route.peer, pending.done(), deadline)) {
@@ -70,6 +77,7 @@ struct NodeCalls {
       }
       pending.wait();  // a reply or failure is being delivered right now
     }
+    ended = pending.replied_at;
     return pending.take();
   }
 

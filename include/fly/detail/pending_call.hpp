@@ -34,11 +34,23 @@ class PendingCall {
   /// I/O thread; `body` is valid only during the call.
   virtual void complete(Errc status, std::span<const char> body) noexcept = 0;
   /// The call cannot complete: the connection died (node_down) or the node
-  /// is stopping (cancelled). `reason` is one line for the error message.
+  /// is stopping (cancelled), or its `deadline` passed (timeout; async calls
+  /// only, after their CANCEL was sent). `reason` is one line for the error
+  /// message.
   virtual void fail(Errc code, std::string_view reason) noexcept = 0;
 
-  std::uint64_t request_id = 0;                     ///< set when registered
-  std::chrono::steady_clock::time_point sent_at{};  ///< set when sent (round-trip time)
+  std::uint64_t request_id = 0;  ///< set when registered
+  /// When the call was sent (round-trip time): set by the caller before
+  /// Peer::send_call (the clock read it already made for telemetry), or by
+  /// send_call when left at the epoch.
+  std::chrono::steady_clock::time_point sent_at{};
+  /// When the connection read the REPLY: set just before complete(), so
+  /// that the completion's telemetry needs no clock read of its own.
+  std::chrono::steady_clock::time_point replied_at{};
+  /// Async calls: when the connection's deadline sweep times the call out
+  /// (takes it back, sends CANCEL, then fail(Errc::timeout)). max(): never,
+  /// for blocking calls, which time out on their own thread.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   std::string_view function_name;  ///< set when sent; valid until completion (verbose logs)
   /// complete()/fail() may run on any thread, including another blocking
   /// caller's (set by BlockingCall; false for async calls).
