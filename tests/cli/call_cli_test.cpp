@@ -19,6 +19,10 @@ class CallCli : public ::testing::Test {
     ASSERT_TRUE(syd_->wait_listening(10s));
     hkg_ = new flytest::NodeProcess({"hkg-1", "hkg", {syd_->address()}, {}, {}}, *cookie_, "syd");
     ASSERT_TRUE(hkg_->wait_listening(10s));
+    // hkg-1 joins syd-1 in the background. The CLI decides from the view of
+    // the node it reaches (syd-1), so a test that raced the join would see a
+    // one-node cluster: start once syd-1 has it up.
+    ASSERT_EVENTUALLY(syd_->out().find("up hkg-1 ") != std::string::npos, 10000) << syd_->out();
   }
   static void TearDownTestSuite() {
     delete hkg_;
@@ -190,6 +194,7 @@ TEST(CallCliNodeDown, KillNineOfTheCalleeMidCallIsFiveAtOnce) {
   ASSERT_TRUE(syd.wait_listening(10s));
   flytest::NodeProcess victim({"lax-1", "lax", {syd.address()}, {"--verbose"}, {}}, cookie, "syd");
   ASSERT_TRUE(victim.wait_listening(10s));
+  ASSERT_EVENTUALLY(syd.out().find("up lax-1 ") != std::string::npos, 10000) << syd.out();
   auto caller = flytest::Process::spawn(
       {FLYRPC_CLI_PATH, "call", "--seeds", syd.address(), "--region", "lax", "--timeout", "20000",
        "Process.sleep", "15000"},
