@@ -8,12 +8,14 @@
 #include "net/peer.hpp"
 
 #include <asio/post.hpp>
+#include <asio/ssl/error.hpp>
 
 #include <stdexcept>
 
 #include "base/host_port_format.hpp"
 #include "base/log.hpp"
 #include "net/tls.hpp"
+#include "net/tls_session.hpp"
 
 namespace fly::net {
 
@@ -57,7 +59,7 @@ Peer::Peer(asio::ip::tcp::socket socket, net::PeerSettings settings, net::PeerEv
   auto local = socket_.local_endpoint(ec);
   if (!ec) local_ip_ = local.address().to_string();
   if (settings_.tls) {
-    tls_ = std::make_unique<net::TlsStream>(*settings_.tls, socket_, outbound());
+    tls_ = std::make_unique<net::TlsSession>(*settings_.tls, outbound());
     // The TLS handshake is the writer until it completes: frames sent
     // meanwhile wait in out_ (nothing may be written before it).
     writing_ = true;

@@ -10,7 +10,7 @@
 // its PeerEvents and CallHandler by reference: both must outlive every Peer
 // (the node closes all peers and joins the I/O threads before destroying them).
 //
-// Reading (plaintext): the strand waits for readability and reads with
+// Reading: the strand waits for readability and reads with
 // recv(2) itself, so that a blocking caller can take the read side while it
 // waits for its reply (await_reply, leader/follower): the reply then wakes
 // the caller directly, with no hop through an I/O thread. One reader at a
@@ -19,10 +19,13 @@
 // to the strand.
 //
 // TLS (PeerSettings::tls set): the TLS handshake runs first, on the strand,
-// and only then HELLO/AUTH; handshake_timeout covers both. Every byte then
-// goes through the SSL stream on the strand: senders never write the socket
-// themselves (see send()), and a read batch's deferred frames are flushed by
-// the strand's write. Plaintext connections pay one branch on a member for it.
+// and only then HELLO/AUTH; handshake_timeout covers both. After it, TLS
+// changes only what the bytes are: the socket carries records, the writer
+// seals what it takes from out_ before writing (any thread), and the read
+// side's owner opens what it reads before handling frames (strand or a
+// leading caller) — TlsSession, whose mutex guards the SSL object. Both
+// paths, callers' reads and senders' direct writes included, are the
+// plaintext ones; a plaintext connection pays a branch on a member.
 #pragma once
 
 #include <asio/io_context.hpp>
@@ -60,7 +63,7 @@ namespace fly::net {
 class HeartbeatSweep;
 class Peer;
 class TlsContext;
-struct TlsStream;
+class TlsSession;
 
 /// How a connection ended, for the cluster's bookkeeping and logs.
 struct CloseInfo {
@@ -151,16 +154,10 @@ class Peer : public std::enable_shared_from_this<Peer> {
     // handlers, calls started by async completions): write once, when the
     // batch ends, rather than once per frame.
     if (defer_to_read_batch()) return true;
-    if (tls_) {
-      // TLS: only the strand writes, through the SSL stream.
-      lock.unlock();
-      schedule_write();
-      return true;
-    }
     // Otherwise write at once; only what the socket does not take now hops
     // to the strand. Senders that come meanwhile append to out_ without
-    // waiting for the system call.
-    out_.swap(wbuf_);  // wbuf_ belongs to whoever is the writer
+    // waiting for the system call (nor for the sealing, with TLS).
+    take_queued();  // into buffers that belong to whoever is the writer
     lock.unlock();
     write_as_sender();
     return true;
@@ -219,8 +216,9 @@ class Peer : public std::enable_shared_from_this<Peer> {
   /// polls the socket, completes the REPLYs of blocking calls it reads (its
   /// own and other callers'), and hands the read side back to the strand
   /// when its call is done, when it times out, or at the first frame of
-  /// another kind (left for the strand to handle). Otherwise, or with TLS,
-  /// it waits on `done`. Cost when leading: ppoll + recv, no allocation.
+  /// another kind (left for the strand to handle). Otherwise it waits on
+  /// `done`. With TLS the caller also opens the records it reads. Cost when leading: ppoll + recv,
+  /// no allocation.
   bool await_reply(std::binary_semaphore& done, Clock::time_point deadline);
 
   /// Closes now; pending calls fail with `code`. Thread-safe, idempotent.
@@ -273,17 +271,17 @@ class Peer : public std::enable_shared_from_this<Peer> {
   void flush_deferred();
   void note_sent(std::size_t n) noexcept;
   void do_write();
-  /// Arms the wait for the next bytes (plaintext: readability; TLS: a read
-  /// through the SSL stream). Strand.
+  /// Arms the wait for the socket's readability. Strand.
   void do_read();
-  /// TLS: `n` bytes arrived in rbuf_.
-  void on_read(std::size_t n);
-  /// Plaintext: the socket is readable, or a caller handed the read side
+  /// The socket is readable, or a caller handed the read side
   /// back (`left_by_caller`: with frames in rbuf_ it did not handle).
   void on_readable(bool left_by_caller);
   /// The owner of the read side (strand or caller): one non-blocking recv(2)
   /// into rbuf_'s free space (`room` bytes, grown to kReadChunk), counted.
-  /// Returns recv's result; errno is recv's when negative.
+  /// Returns recv's result; errno is recv's when negative. TLS: receives
+  /// into cin_ and opens the records into rbuf_; a failed session (or one
+  /// that failed before) is -1 with errno EPROTO, its close_notify is 0
+  /// (after the plaintext that came before it).
   ssize_t recv_into_rbuf(std::size_t& room);
   /// Counts `n` bytes just read into rbuf_ (by the strand or a caller).
   void note_received(std::size_t n) noexcept;
@@ -314,9 +312,29 @@ class Peer : public std::enable_shared_from_this<Peer> {
   /// A read (`reading`) or write failed: closes with its reason (for a TLS
   /// error, OpenSSL's, logged as a warning naming the remote address).
   void io_failed(bool reading, const std::error_code& ec);
-  /// TLS: the handshake that precedes HELLO; then hands the writer role (held
+  /// TLS: one step of the handshake that precedes HELLO (strand): writes
+  /// our flight, reads theirs, until done; then hands the writer role (held
   /// since construction) to the strand's write chain and starts reading.
   void tls_handshake();
+  void tls_handshake_failed(const std::error_code& ec);
+  /// The writer, with out_mutex_ held: takes what senders queued — into
+  /// wbuf_, or with TLS into plain_out_ to be sealed (seal_taken).
+  void take_queued() noexcept {
+    if (tls_) {
+      out_.swap(plain_out_);
+      tls_output_waiting_ = false;
+    } else {
+      out_.swap(wbuf_);
+    }
+  }
+  /// The writer, with out_mutex_ held: nothing left to write.
+  bool nothing_queued() const noexcept { return out_.empty() && !tls_output_waiting_; }
+  /// The writer, TLS: seals plain_out_ onto wbuf_. False if the session
+  /// failed: the connection is then closed from the strand.
+  bool seal_taken();
+  /// The read side, TLS: an open() made bytes for the other end; makes sure a
+  /// writer runs to send them.
+  void flush_tls_output();
   bool handle_frame(const wire::FrameView& frame);  // false: stop reading
   bool handle_handshake_frame(const wire::FrameView& frame);
   bool handle_reply(const wire::FrameView& frame);  // false: protocol error
@@ -337,9 +355,9 @@ class Peer : public std::enable_shared_from_this<Peer> {
   using Strand = asio::strand<asio::io_context::executor_type>;
 
   asio::ip::tcp::socket socket_;
-  /// The SSL stream over socket_ when TLS is on, else null. Set at
-  /// construction, used on the strand only; send() reads only whether it is set.
-  std::unique_ptr<net::TlsStream> tls_;
+  /// The TLS session when TLS is on, else null; set at construction.
+  /// Thread-safe (its own mutex); see the TLS paragraph at the top.
+  std::unique_ptr<net::TlsSession> tls_;
   /// The socket's descriptor, for senders' direct writes and a leading
   /// caller's reads: used off the strand only under fd_mutex_ held shared
   /// while fd_closed_ is false (do_close shuts the socket down, which wakes a
@@ -381,11 +399,16 @@ class Peer : public std::enable_shared_from_this<Peer> {
   /// A leading caller's read error (errno), for the strand's close reason.
   std::atomic<int> leader_errno_{0};
   detail::Buffer rbuf_;  // owned by whoever owns the read side
+  /// TLS: records received, not yet opened (the handshake's, then the read
+  /// side owner's, like rbuf_), and whether close_notify came.
+  detail::Buffer cin_;
+  bool tls_closed_ = false;
 
   // Strand-only state.
   bool wait_armed_ = false;       // plaintext: an async_wait for readability is out
   bool reading_stopped_ = false;  // see handle_buffered_frames
   detail::Buffer wbuf_;           // being written; owned by the writer (see writing_)
+  detail::Buffer plain_out_;      // TLS: taken from out_, to be sealed; the writer's
   bool closed_ = false;
   bool tls_established_ = false;
   Clock::time_point started_at_;
@@ -399,6 +422,9 @@ class Peer : public std::enable_shared_from_this<Peer> {
   /// side; ownership passes with schedule_write() and ends when the writer
   /// finds nothing left and clears this flag under out_mutex_.
   bool writing_ = false;
+  /// TLS: the read side made bytes for the other end (TlsSession::has_output)
+  /// that the writer must send even if out_ is empty.
+  bool tls_output_waiting_ = false;
   bool out_closed_ = false;
   bool close_after_flush_ = false;
   std::string close_after_flush_reason_;

@@ -1,7 +1,8 @@
 // Peer's read side. rbuf_ has one owner at a time (read_state_): the strand
 // (do_read, on_readable) or a blocking caller reading its own reply
 // (await_reply, lead_reads, leader/follower). The caller completes REPLYs of
-// blocking calls only and hands any other frame back to the strand.
+// blocking calls only and hands any other frame back to the strand. With TLS
+// the owner also opens the records it receives (recv_into_rbuf).
 #include <asio/bind_executor.hpp>
 #include <asio/post.hpp>
 
@@ -15,31 +16,16 @@
 #include "base/log.hpp"
 #include "net/peer.hpp"
 #include "net/peer_buffers.hpp"
-#include "net/tls.hpp"
+#include "net/tls_session.hpp"
 #include "telemetry/node_metrics.hpp"
 
 namespace fly::net {
 
 void Peer::do_read() {
   if (closed_ || reading_stopped_) return;
-  if (tls_) {
-    char* at = rbuf_.prepare(net::kReadChunk);
-    const std::size_t room = rbuf_.capacity() - rbuf_.size();
-    tls_->stream.async_read_some(
-        asio::buffer(at, room),
-        asio::bind_executor(strand_,
-                            [self = shared_from_this()](const asio::error_code& ec, std::size_t n) {
-                              if (ec) {
-                                self->io_failed(true, ec);
-                                return;
-                              }
-                              self->on_read(n);
-                            }));
-    return;
-  }
-  // Plaintext: wait for readability only, and read in on_readable(), so
-  // that a blocking caller may read in between (await_reply). One wait out
-  // at a time: on_readable() also runs when a caller hands the read side back.
+  // Wait for readability only, and read in on_readable(), so that a
+  // blocking caller may read in between (await_reply). One wait out at a
+  // time: on_readable() also runs when a caller hands the read side back.
   if (wait_armed_) return;
   wait_armed_ = true;
   socket_.async_wait(
@@ -54,22 +40,39 @@ void Peer::do_read() {
       }));
 }
 
-void Peer::on_read(std::size_t n) {
-  if (closed_) return;
-  rbuf_.resize(rbuf_.size() + n);
-  note_received(n);
-  if (handle_buffered_frames()) do_read();
-}
-
 ssize_t Peer::recv_into_rbuf(std::size_t& room) {
-  char* at = rbuf_.prepare(net::kReadChunk);
-  room = rbuf_.capacity() - rbuf_.size();
-  const ssize_t n = ::recv(fd_, at, room, MSG_DONTWAIT);
-  if (n > 0) {
-    rbuf_.resize(rbuf_.size() + static_cast<std::size_t>(n));
-    note_received(static_cast<std::size_t>(n));
+  if (!tls_) {
+    char* at = rbuf_.prepare(net::kReadChunk);
+    room = rbuf_.capacity() - rbuf_.size();
+    const ssize_t n = ::recv(fd_, at, room, MSG_DONTWAIT);
+    if (n > 0) {
+      rbuf_.resize(rbuf_.size() + static_cast<std::size_t>(n));
+      note_received(static_cast<std::size_t>(n));
+    }
+    return n;  // errno as recv(2) left it when negative
   }
-  return n;  // errno as recv(2) left it when negative
+  if (tls_->failed()) {
+    errno = EPROTO;
+    return -1;
+  }
+  if (tls_closed_) return 0;
+  char* at = cin_.prepare(net::kReadChunk);
+  room = cin_.capacity() - cin_.size();
+  const ssize_t n = ::recv(fd_, at, room, MSG_DONTWAIT);
+  if (n <= 0) return n;
+  cin_.resize(cin_.size() + static_cast<std::size_t>(n));
+  note_received(static_cast<std::size_t>(n));
+  const TlsSession::Opened opened = tls_->open(cin_, rbuf_);
+  if (cin_.empty()) cin_.shrink_if_above(net::kKeepBuffer);
+  if (tls_->has_output()) flush_tls_output();
+  if (opened == TlsSession::Opened::failed) {
+    errno = EPROTO;
+    return -1;
+  }
+  // close_notify: the plaintext before it is handled first; the next read is
+  // the end of the stream.
+  if (opened == TlsSession::Opened::closed) tls_closed_ = true;
+  return n;
 }
 
 void Peer::note_received(std::size_t n) noexcept {
@@ -131,14 +134,16 @@ void Peer::on_readable(bool left_by_caller) {
     const ssize_t n = recv_into_rbuf(room);
     if (n > 0) {
       if (!handle_buffered_frames()) return;
-      if (static_cast<std::size_t>(n) < room) break;  // drained, most likely
+      if (static_cast<std::size_t>(n) < room && !tls_closed_) break;  // drained, most likely
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
     reading_stopped_ = true;  // keeps the read side: no caller reads a dead socket
     const int leader_errno = leader_errno_.exchange(0, std::memory_order_relaxed);
-    if (n == 0 && leader_errno == 0) {
+    if (tls_ && tls_->failed()) {
+      io_failed(true, tls_->error());
+    } else if (n == 0 && leader_errno == 0) {
       io_failed(true, asio::error::eof);
     } else {
       io_failed(true, asio::error_code(n == 0 ? leader_errno : errno, asio::system_category()));
@@ -171,7 +176,7 @@ bool Peer::await_reply(std::binary_semaphore& done, Clock::time_point deadline) 
   // reading once its own reply is in would only add hand-overs (measured:
   // 8 blocking callers on one connection, 12% fewer calls/s when every
   // caller could lead).
-  if (!tls_ && authenticated() && calls_.size() <= 1 && try_own_read_as_caller()) {
+  if (authenticated() && calls_.size() <= 1 && try_own_read_as_caller()) {
     const LeadResult result = lead_reads(done, deadline);
     release_read_as_caller(result.hand_back);
     if (result.done) return true;
@@ -200,9 +205,10 @@ Peer::LeadResult Peer::lead_reads(std::binary_semaphore& done, Clock::time_point
     }
     std::size_t room = 0;
     const ssize_t n = recv_into_rbuf(room);
-    if (n > 0) continue;
+    if (n > 0 && !tls_closed_) continue;
     if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
-    // End of stream or an error: the strand sees it again and closes.
+    // End of stream (TLS: close_notify, after frames the strand handles) or
+    // an error: the strand sees it again and closes.
     if (n < 0) leader_errno_.store(errno, std::memory_order_relaxed);
     return {done.try_acquire(), true};
   }

@@ -1,6 +1,7 @@
 // Peer's write side: a sender that finds no writer writes at once from its
-// own thread (write_as_sender); the rest, and everything with TLS, goes
-// through the strand's write chain (do_write). See send() in peer.hpp.
+// own thread (write_as_sender); the rest goes through the strand's write
+// chain (do_write). See send() in peer.hpp. With TLS the writer seals what it
+// took before writing, on its own thread (seal_taken, peer_tls.cpp).
 #include <asio/bind_executor.hpp>
 #include <asio/post.hpp>
 #include <asio/write.hpp>
@@ -11,12 +12,12 @@
 
 #include "net/peer.hpp"
 #include "net/peer_buffers.hpp"
-#include "net/tls.hpp"
 #include "telemetry/node_metrics.hpp"
 
 namespace fly::net {
 
 void Peer::write_as_sender() {
+  if (tls_ && !seal_taken()) return;
   ssize_t n = -1;
   {
     std::shared_lock fd_lock(fd_mutex_);
@@ -32,7 +33,7 @@ void Peer::write_as_sender() {
   }
   if (wbuf_.empty()) {
     std::lock_guard lock(out_mutex_);
-    if (out_.empty() && !close_after_flush_) {
+    if (nothing_queued() && !close_after_flush_) {
       writing_ = false;
       return;
     }
@@ -43,18 +44,9 @@ void Peer::write_as_sender() {
 }
 
 void Peer::flush_deferred() {
-  if (tls_) {
-    // TLS: the strand writes. The peer whose batch ends is on its strand.
-    if (strand_.running_in_this_thread()) {
-      do_write();
-    } else {
-      schedule_write();
-    }
-    return;
-  }
   {
     std::lock_guard lock(out_mutex_);
-    out_.swap(wbuf_);
+    take_queued();
   }
   write_as_sender();
 }
@@ -73,8 +65,8 @@ void Peer::schedule_write() {
 void Peer::do_write() {
   if (!wbuf_.empty() && closed_) wbuf_.clear();
   if (wbuf_.empty()) {
-    std::lock_guard lock(out_mutex_);
-    if (out_.empty() || closed_) {
+    std::unique_lock lock(out_mutex_);
+    if (nothing_queued() || closed_) {
       writing_ = false;
       if (close_after_flush_ && !closed_) {
         asio::post(strand_, [self = shared_from_this()] {
@@ -85,7 +77,9 @@ void Peer::do_write() {
       }
       return;
     }
-    out_.swap(wbuf_);
+    take_queued();
+    lock.unlock();
+    if (tls_ && !seal_taken()) return;
   }
   auto on_written = asio::bind_executor(
       strand_, [self = shared_from_this()](const asio::error_code& ec, std::size_t n) {
@@ -98,12 +92,7 @@ void Peer::do_write() {
         self->wbuf_.shrink_if_above(net::kKeepBuffer);
         self->do_write();
       });
-  const auto bytes = asio::buffer(wbuf_.data(), wbuf_.size());
-  if (tls_) {
-    asio::async_write(tls_->stream, bytes, std::move(on_written));
-  } else {
-    asio::async_write(socket_, bytes, std::move(on_written));
-  }
+  asio::async_write(socket_, asio::buffer(wbuf_.data(), wbuf_.size()), std::move(on_written));
 }
 
 }  // namespace fly::net

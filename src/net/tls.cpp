@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "fly/errors.hpp"
+#include "net/tls_session.hpp"
 
 namespace fly::net {
 
@@ -100,22 +101,12 @@ TlsContext::TlsContext(const TlsSettings& s)
   }
 }
 
-TlsStream::TlsStream(TlsContext& context, asio::ip::tcp::socket& socket, bool is_outbound)
-    : stream(socket, context.native()), outbound(is_outbound) {
-  // No host name check (see tls.hpp): the chain must lead to the CA.
-  asio::ssl::verify_mode mode = asio::ssl::verify_peer;
-  if (outbound || context.require_client_certificate()) {
-    mode |= asio::ssl::verify_fail_if_no_peer_cert;
-  }
-  stream.set_verify_mode(mode);
-}
-
 bool is_tls_error(const std::error_code& ec) {
   return ec.category() == asio::error::get_ssl_category() ||
          ec == asio::ssl::error::unspecified_system_error;
 }
 
-std::string describe_tls_error(const std::error_code& ec, TlsStream& tls) {
+std::string describe_tls_error(const std::error_code& ec, TlsSession& tls) {
   if (ec == asio::ssl::error::stream_truncated) return "connection closed by peer (no TLS close)";
   if (ec.category() != asio::error::get_ssl_category()) return ec.message();
   // OpenSSL's reason alone ("certificate verify failed"), without the
@@ -125,7 +116,7 @@ std::string describe_tls_error(const std::error_code& ec, TlsStream& tls) {
   std::string text = text_of_code != nullptr ? text_of_code : ec.message();
   const int reason = ERR_GET_REASON(code);
   if (reason == SSL_R_CERTIFICATE_VERIFY_FAILED) {
-    const long result = SSL_get_verify_result(tls.stream.native_handle());
+    const long result = SSL_get_verify_result(tls.native());
     if (result != X509_V_OK) text += ": " + std::string(X509_verify_cert_error_string(result));
   } else if (reason == SSL_R_WRONG_VERSION_NUMBER || reason == SSL_R_PACKET_LENGTH_TOO_LONG ||
              reason == SSL_R_RECORD_LENGTH_MISMATCH || reason == SSL_R_HTTP_REQUEST) {

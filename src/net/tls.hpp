@@ -2,7 +2,7 @@
 //
 // One TlsContext per node, built once at Node construction from the
 // certificate, key and CA files; every connection makes its own SSL object
-// from it (TlsStream). The context is shared by the peers and used from every
+// from it (TlsSession, net/tls_session.hpp). The context is shared by the peers and used from every
 // I/O thread: OpenSSL's SSL_CTX is safe to create SSL objects from
 // concurrently, and nothing changes it after construction.
 //
@@ -13,9 +13,7 @@
 // that follows still authenticates the node.
 #pragma once
 
-#include <asio/ip/tcp.hpp>
 #include <asio/ssl/context.hpp>
-#include <asio/ssl/stream.hpp>
 
 #include <memory>
 #include <string>
@@ -62,20 +60,11 @@ class TlsContext {
   bool require_client_certificate_;
 };
 
-/// The SSL stream of one connection, over the Peer's own socket (which the
-/// Peer keeps owning). Used only on the Peer's strand.
-struct TlsStream {
-  /// `outbound`: we dialled, so we are the TLS client. Sets the verification
-  /// mode of this connection's side (see TlsContext).
-  TlsStream(TlsContext& context, asio::ip::tcp::socket& socket, bool outbound);
-
-  asio::ssl::stream<asio::ip::tcp::socket&> stream;
-  const bool outbound;
-};
+class TlsSession;
 
 /// One line for a failed TLS operation: OpenSSL's reason, and for a rejected
 /// certificate why it was rejected ("unable to get local issuer certificate").
-std::string describe_tls_error(const std::error_code& ec, TlsStream& tls);
+std::string describe_tls_error(const std::error_code& ec, TlsSession& tls);
 
 /// True for errors of the TLS layer itself (a bad certificate, an alert, a
 /// peer that does not speak TLS), as opposed to the TCP connection's.
