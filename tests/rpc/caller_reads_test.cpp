@@ -6,6 +6,9 @@
 //
 // Which thread read a REPLY is seen in the verbose log: the "flyrpc RESP"
 // line is written by the thread that completed the call.
+//
+// Every test runs twice: in plaintext and over TLS, where the caller also
+// opens the records it reads (net/tls_session.hpp).
 #include <gtest/gtest.h>
 #include <spdlog/details/os.h>
 
@@ -22,6 +25,7 @@
 #include "support/cluster_harness.hpp"
 #include "support/in_process_node.hpp"
 #include "support/log_capture.hpp"
+#include "support/test_pki.hpp"
 #include "support/wait.hpp"
 
 namespace {
@@ -30,16 +34,18 @@ using namespace std::chrono_literals;
 using flytest::in_process_options;
 using flytest::seed_of;
 
-class CallerReads : public ::testing::Test {
+class CallerReads : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     auto syd_options = in_process_options("syd-1", "syd");
     syd_options.verbose_logging = true;  // RESP lines name the reading thread
+    if (GetParam()) syd_options.tls = tls_as("a");
     syd = std::make_unique<fly::Node>(syd_options);
     flytest::expose_test_functions(*syd);
     syd->start();
     auto lax_options = in_process_options("lax-1", "lax", {seed_of(*syd)});
     lax_options.drain_timeout = 200ms;
+    if (GetParam()) lax_options.tls = tls_as("b");
     lax = std::make_unique<fly::Node>(lax_options);
     flytest::expose_test_functions(*lax);
     // A call back to syd while syd's caller waits for this call's reply: its
@@ -61,6 +67,11 @@ class CallerReads : public ::testing::Test {
     if (syd) syd->stop();
   }
 
+  static fly::TlsOptions tls_as(const std::string& node) {
+    const auto& pki = tlstest::TestPki::get();
+    return tlstest::tls_options(pki.node(node), pki.ca, /*mutual=*/true);
+  }
+
   /// RESP lines of `function` logged by the thread `tid`, and by any other.
   std::pair<std::size_t, std::size_t> resp_lines(const std::string& function,
                                                  std::size_t tid) const {
@@ -78,7 +89,7 @@ class CallerReads : public ::testing::Test {
   bool released = false;
 };
 
-TEST_F(CallerReads, ACallerWaitingAloneReadsItsOwnReply) {
+TEST_P(CallerReads, ACallerWaitingAloneReadsItsOwnReply) {
   const std::size_t me = spdlog::details::os::thread_id();
   // Each reply comes 20 ms after its call, long after the caller began to
   // wait: the caller, reading the connection, is the one to find it. (With
@@ -90,21 +101,21 @@ TEST_F(CallerReads, ACallerWaitingAloneReadsItsOwnReply) {
   EXPECT_GE(mine, 10u) << "replies read by the calling thread: " << mine << " of 20";
 }
 
-TEST_F(CallerReads, SequentialCallsGetTheirOwnResults) {
+TEST_P(CallerReads, SequentialCallsGetTheirOwnResults) {
   for (int i = 0; i < 500; ++i) {
     ASSERT_EQ(syd->rpc_region<std::string>("lax", "String.upcase", "fly" + std::to_string(i)),
               "FLY" + std::to_string(i));
   }
 }
 
-TEST_F(CallerReads, ACallFromTheOtherNodeArrivingMeanwhileIsServed) {
+TEST_P(CallerReads, ACallFromTheOtherNodeArrivingMeanwhileIsServed) {
   for (int i = 0; i < 100; ++i) {
     ASSERT_EQ(syd->rpc_region<std::string>("lax", "Ask.back", "x" + std::to_string(i)),
               "X" + std::to_string(i));
   }
 }
 
-TEST_F(CallerReads, AsyncRepliesReachingAReadingCallerCompleteOnIoThreads) {
+TEST_P(CallerReads, AsyncRepliesReachingAReadingCallerCompleteOnIoThreads) {
   std::atomic<std::size_t> reader{0};
   auto blocked = std::async(std::launch::async, [&] {
     reader.store(spdlog::details::os::thread_id());
@@ -130,7 +141,7 @@ TEST_F(CallerReads, AsyncRepliesReachingAReadingCallerCompleteOnIoThreads) {
   EXPECT_EQ(elsewhere, 20u) << log.all();
 }
 
-TEST_F(CallerReads, BlockingAndAsyncCallersOnOneConnectionGetTheirOwnResults) {
+TEST_P(CallerReads, BlockingAndAsyncCallersOnOneConnectionGetTheirOwnResults) {
   std::atomic<int> wrong{0};
   std::vector<std::thread> callers;
   for (int t = 0; t < 4; ++t) {
@@ -152,7 +163,7 @@ TEST_F(CallerReads, BlockingAndAsyncCallersOnOneConnectionGetTheirOwnResults) {
   EXPECT_EQ(wrong.load(), 0);
 }
 
-TEST_F(CallerReads, ALateReplyAfterATimeoutIsIgnoredAndTheConnectionServesOn) {
+TEST_P(CallerReads, ALateReplyAfterATimeoutIsIgnoredAndTheConnectionServesOn) {
   EXPECT_THROW(syd->rpc_region<void>("lax", "Process.sleep", 300, fly::timeout(50ms)),
                fly::Timeout);
   // The sleep's REPLY (or its cancellation) arrives while these calls read
@@ -166,7 +177,7 @@ TEST_F(CallerReads, ALateReplyAfterATimeoutIsIgnoredAndTheConnectionServesOn) {
   EXPECT_GT(calls, 0);
 }
 
-TEST_F(CallerReads, TheEndOfTheConnectionWakesTheReadingCaller) {
+TEST_P(CallerReads, TheEndOfTheConnectionWakesTheReadingCaller) {
   auto call = std::async(std::launch::async, [&] {
     syd->rpc_region<void>("lax", "Block.until_released", fly::timeout(60s));
   });
@@ -186,6 +197,11 @@ TEST_F(CallerReads, TheEndOfTheConnectionWakesTheReadingCaller) {
   } catch (const fly::Cancelled&) {
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Transport, CallerReads, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& param) {
+                           return param.param ? "Tls" : "Plaintext";
+                         });
 
 // The node called is a real process, killed with SIGKILL while the caller
 // waits on its connection: the end of the stream reaches the caller, which

@@ -6,7 +6,7 @@
 #include "support/cluster_harness.hpp"
 #include "support/process.hpp"
 #include "support/wait.hpp"
-#include "test_pki.hpp"
+#include "support/test_pki.hpp"
 
 namespace {
 

@@ -7,7 +7,7 @@
 
 #include "fly/node.hpp"
 #include "support/in_process_node.hpp"
-#include "test_pki.hpp"
+#include "support/test_pki.hpp"
 
 namespace tlstest {
 

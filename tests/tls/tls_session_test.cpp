@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "net/tls.hpp"
-#include "test_pki.hpp"
+#include "support/test_pki.hpp"
 
 namespace {
 

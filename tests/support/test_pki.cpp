@@ -1,4 +1,4 @@
-#include "test_pki.hpp"
+#include "support/test_pki.hpp"
 
 #include <unistd.h>
 
