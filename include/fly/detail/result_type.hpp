@@ -9,7 +9,6 @@
 // Compile time only.
 #pragma once
 
-#include <concepts>
 #include <type_traits>
 
 namespace fly::detail {
@@ -21,8 +20,9 @@ inline constexpr bool async_result_ok = std::is_void_v<R> || std::is_default_con
 /// A blocking call decodes its result into an `R r;` and returns it by move
 /// (from its waiter, or into a multicall's NodeResult).
 template <class R>
-inline constexpr bool blocking_result_ok = std::is_void_v<R> || (std::default_initializable<R> &&
-                                                                 std::move_constructible<R>);
+inline constexpr bool blocking_result_ok = std::is_void_v<R> ||
+                                           (std::is_default_constructible_v<R> &&
+                                            std::is_move_constructible_v<R>);
 
 template <class R>
 consteval bool checked_async_result() {
