@@ -1,6 +1,7 @@
 // `flyrpc region` through the real binary, as a user runs it.
 #include <gtest/gtest.h>
 
+#include "cli_env.hpp"
 #include "support/process.hpp"
 
 namespace {
