@@ -140,7 +140,7 @@ TEST_F(NodeTelemetry, CountsEveryCallByFunctionRegionAndOutcome) {
       sample(
           text,
           R"(flyrpc_calls_total{function="String.upcase",target_region="lax",outcome="timeout"})"),
-      "");
+      std::nullopt);
   EXPECT_EQ(
       sample(
           text,
