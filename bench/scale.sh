@@ -112,6 +112,29 @@ mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
 # median and max of numbers on stdin, as "median max"
 med_max() { sort -g | awk '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print m, v[NR]}'; }
 
+# The idle window of NODE_PIDS: a 2 s settle, then each node's CPU over
+# IDLE_S seconds (% of one core) and its memory now (KiB). Prints one line:
+# "cpu_med cpu_max cpu_sum rss_med rss_max anon_med anon_max".
+idle_window() {
+  local before after t0 t1 i cpu_lines=""
+  sleep 2
+  mapfile -t before < <(cpu_ns "${NODE_PIDS[@]}")
+  t0=$(date +%s%N)
+  sleep "$IDLE_S"
+  mapfile -t after < <(cpu_ns "${NODE_PIDS[@]}")
+  t1=$(date +%s%N)
+  for ((i = 0; i < ${#NODE_PIDS[@]}; i++)); do
+    cpu_lines+=$(awk -v a="${after[$i]}" -v b="${before[$i]}" -v w=$((t1 - t0)) \
+      'BEGIN {printf "%.4f", 100 * (a - b) / w}')$'\n'
+  done
+  local cpu_med cpu_max cpu_sum rss_med rss_max anon_med anon_max
+  read -r cpu_med cpu_max < <(printf '%s' "$cpu_lines" | med_max)
+  cpu_sum=$(printf '%s' "$cpu_lines" | awk '{s += $1} END {printf "%.1f", s}')
+  read -r rss_med rss_max < <(rss_kib "${NODE_PIDS[@]}" | med_max)
+  read -r anon_med anon_max < <(anon_kib "${NODE_PIDS[@]}" | med_max)
+  echo "$cpu_med $cpu_max $cpu_sum $rss_med $rss_max $anon_med $anon_max"
+}
+
 # Start node i (listening on port $3, default any); its pid is NODE_PIDS[i].
 start_node() {
   local i=$1 seed=$2 port=${3:-0} log="$WORK/n$1.log"
@@ -240,27 +263,8 @@ run_flyrpc() {
   echo "   convergence: $conv (CPU of all nodes until then: ${conv_cpu} s)" >&2
 
   # Idle: let the joins' echoes settle, then a window with nothing to do.
-  sleep 2
-  local before after
-  mapfile -t before < <(cpu_ns "${NODE_PIDS[@]}")
-  local t0 t1
-  t0=$(date +%s%N)
-  sleep "$IDLE_S"
-  mapfile -t after < <(cpu_ns "${NODE_PIDS[@]}")
-  t1=$(date +%s%N)
-  local cpu_lines=""
-  for ((i = 0; i < n; i++)); do
-    cpu_lines+=$(awk -v a="${after[$i]}" -v b="${before[$i]}" -v w=$((t1 - t0)) \
-      'BEGIN {printf "%.4f", 100 * (a - b) / w}')$'\n'
-  done
-  local cpu_med cpu_max
-  read -r cpu_med cpu_max < <(printf '%s' "$cpu_lines" | med_max)
-  local cpu_sum
-  cpu_sum=$(printf '%s' "$cpu_lines" | awk '{s += $1} END {printf "%.1f", s}')
-  local rss_med rss_max
-  read -r rss_med rss_max < <(rss_kib "${NODE_PIDS[@]}" | med_max)
-  local anon_med anon_max
-  read -r anon_med anon_max < <(anon_kib "${NODE_PIDS[@]}" | med_max)
+  local cpu_med cpu_max cpu_sum rss_med rss_max anon_med anon_max
+  read -r cpu_med cpu_max cpu_sum rss_med rss_max anon_med anon_max < <(idle_window)
   # Connections: count each once, at its accepting end (local port = a node's).
   local conns
   conns=$(ss -tnH state established 2>/dev/null | awk -v ports="${ports[*]}" '
@@ -335,24 +339,8 @@ run_erlang() {
     conv="not within ${TIMEOUT_S} s ($done_count/$((n - 1)) nodes complete)"
   fi
   echo "   convergence: $conv" >&2
-  sleep 2
-  local before after t0 t1
-  mapfile -t before < <(cpu_ns "${NODE_PIDS[@]}")
-  t0=$(date +%s%N)
-  sleep "$IDLE_S"
-  mapfile -t after < <(cpu_ns "${NODE_PIDS[@]}")
-  t1=$(date +%s%N)
-  local cpu_lines=""
-  for ((i = 0; i < n; i++)); do
-    cpu_lines+=$(awk -v a="${after[$i]}" -v b="${before[$i]}" -v w=$((t1 - t0)) \
-      'BEGIN {printf "%.4f", 100 * (a - b) / w}')$'\n'
-  done
-  local cpu_med cpu_max cpu_sum rss_med rss_max
-  read -r cpu_med cpu_max < <(printf '%s' "$cpu_lines" | med_max)
-  cpu_sum=$(printf '%s' "$cpu_lines" | awk '{s += $1} END {printf "%.1f", s}')
-  read -r rss_med rss_max < <(rss_kib "${NODE_PIDS[@]}" | med_max)
-  local anon_med anon_max
-  read -r anon_med anon_max < <(anon_kib "${NODE_PIDS[@]}" | med_max)
+  local cpu_med cpu_max cpu_sum rss_med rss_max anon_med anon_max
+  read -r cpu_med cpu_max cpu_sum rss_med rss_max anon_med anon_max < <(idle_window)
   # Distribution connections of these BEAM processes (those to epmd excluded;
   # epmd itself, started by the first erl if not running, is left running).
   local conns

@@ -158,6 +158,9 @@ class Node {
   // `R` is the result type (void for none); the arguments are any values
   // msgpack-cxx can carry (fly/function.hpp). A trailing fly::CallOptions
   // (e.g. fly::timeout(2s)) may follow the arguments.
+  // REQUIRES (blocking calls): R is void, or default-constructible and
+  // move-constructible: the result is decoded into an `R r;` and returned by
+  // move (a static_assert says so).
 
   /// Runs `function` on a node of `region` and returns its result. When
   /// `region` is this node's own and this node exports the function, it runs

@@ -45,10 +45,7 @@ void Cluster::on_authenticated(const std::shared_ptr<net::Peer>& peer) {
       return;
     }
     if (h.incarnation < incarnation_) {
-      log_refusal(h.name, "flyrpc: refusing " + peer->remote_address() +
-                              ": an older process named \"" + h.name +
-                              "\" (this node, a later start of that name, replaced it)");
-      refuse_replaced(peer, h.name);
+      refuse_older(peer, "this node, a later start of that name, replaced it");
       return;
     }
     fly::log::get().error("flyrpc: refusing {} ({}): it uses this node's own name \"{}\"",
@@ -59,16 +56,14 @@ void Cluster::on_authenticated(const std::shared_ptr<net::Peer>& peer) {
   }
   auto existing = members_.find(h.name);
   if (existing != members_.end()) {
-    if (existing->second.member->incarnation > h.incarnation) {
-      log_refusal(h.name, "flyrpc: refusing " + peer->remote_address() +
-                              ": an older process named \"" + h.name +
-                              "\" (the member of that name started later and replaced it)");
-      refuse_replaced(peer, h.name);
-      return;
-    }
-    if (existing->second.member->incarnation < h.incarnation) {
-      displace_member(h.name, peer->remote_address());
-      existing = members_.end();
+    switch (settle_name(peer, existing->second.member->incarnation)) {
+      case NameClash::peer_older:
+        return;
+      case NameClash::peer_newer:
+        existing = members_.end();  // displaced
+        break;
+      case NameClash::same_incarnation:
+        break;
     }
   }
   if (existing != members_.end()) {
@@ -210,6 +205,27 @@ void Cluster::refuse_replaced(const std::shared_ptr<net::Peer>& peer, const std:
   const bool knows_replaced = peer->peer_hello().max_version >= 2;
   refuse(peer, knows_replaced ? wire::RefuseReason::replaced : wire::RefuseReason::duplicate_name,
          message);
+}
+
+void Cluster::refuse_older(const std::shared_ptr<net::Peer>& peer, const char* replaced_by) {
+  const std::string& name = peer->peer_hello().name;
+  log_refusal(name, "flyrpc: refusing " + peer->remote_address() + ": an older process named \"" +
+                        name + "\" (" + replaced_by + ")");
+  refuse_replaced(peer, name);
+}
+
+Cluster::NameClash Cluster::settle_name(const std::shared_ptr<net::Peer>& peer,
+                                        std::uint64_t member_incarnation) {
+  const wire::Hello& h = peer->peer_hello();
+  if (member_incarnation > h.incarnation) {
+    refuse_older(peer, "the member of that name started later and replaced it");
+    return NameClash::peer_older;
+  }
+  if (member_incarnation < h.incarnation) {
+    displace_member(h.name, peer->remote_address());
+    return NameClash::peer_newer;
+  }
+  return NameClash::same_incarnation;
 }
 
 void Cluster::displace_member(const std::string& name, const std::string& newcomer_address) {

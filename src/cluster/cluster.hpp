@@ -141,6 +141,18 @@ class Cluster final : public net::PeerEvents {
   /// Locked. Tells an older incarnation of `name` it lost: REFUSE replaced
   /// (duplicate_name to a version-1 peer, which knows no better).
   void refuse_replaced(const std::shared_ptr<net::Peer>& peer, const std::string& name);
+  /// Locked. Refuses `peer`, an older incarnation of its name, and logs why
+  /// (rate-limited): "... (`replaced_by`)", e.g. "this node ... replaced it".
+  void refuse_older(const std::shared_ptr<net::Peer>& peer, const char* replaced_by);
+  /// What settle_name found and did.
+  enum class NameClash {
+    peer_older,       ///< `peer` refused (refuse_older); the member stays
+    peer_newer,       ///< the member displaced (displace_member): its entry is gone
+    same_incarnation  ///< nothing done: two connections of one process
+  };
+  /// Locked. `peer` authenticated with the name of a member of incarnation
+  /// `member_incarnation` (on another connection): the newer one wins.
+  NameClash settle_name(const std::shared_ptr<net::Peer>& peer, std::uint64_t member_incarnation);
   /// Locked. A newer incarnation of `name` (a member's) authenticated: the
   /// member's connection is told and closed, and the member is down.
   void displace_member(const std::string& name, const std::string& newcomer_address);

@@ -25,19 +25,16 @@ void Cluster::maybe_up(const std::shared_ptr<net::Peer>& peer) {
   auto it = members_.find(h.name);
   if (it != members_.end()) {
     if (it->second.peer == peer) return;
-    if (it->second.member->incarnation > h.incarnation) {
-      // Both authenticated while neither was a member; the newer came up first.
-      log_refusal(h.name, "flyrpc: refusing " + peer->remote_address() +
-                              ": an older process named \"" + h.name +
-                              "\" (the member of that name started later and replaced it)");
-      refuse_replaced(peer, h.name);
-      return;
-    }
-    if (it->second.member->incarnation < h.incarnation) {
-      displace_member(h.name, peer->remote_address());
-    } else {
-      // The decider switched to this connection; the old one is closing.
-      it->second.peer->close("replaced by a newer connection", Errc::node_down);
+    switch (settle_name(peer, it->second.member->incarnation)) {
+      case NameClash::peer_older:
+        // Both authenticated while neither was a member; the newer came up first.
+        return;
+      case NameClash::peer_newer:
+        break;  // displaced: `it` is gone
+      case NameClash::same_incarnation:
+        // The decider switched to this connection; the old one is closing.
+        it->second.peer->close("replaced by a newer connection", Errc::node_down);
+        break;
     }
   }
   // Up: redial it promptly if it drops again.

@@ -6,37 +6,30 @@
 
 namespace fly::telemetry {
 
-void append_label_value(std::string& out, std::string_view value) {
-  for (char c : value) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '"':
-        out += "\\\"";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        out += c;
+namespace {
+// The text format's escapes: backslash and line feed everywhere, the double
+// quote only where it would end the text (label values).
+void append_escaped(std::string& out, std::string_view text, bool escape_quote) {
+  for (char c : text) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '"' && escape_quote) {
+      out += "\\\"";
+    } else {
+      out += c;
     }
   }
 }
+}  // namespace
+
+void append_label_value(std::string& out, std::string_view value) {
+  append_escaped(out, value, true);
+}
 
 void append_help_text(std::string& out, std::string_view text) {
-  for (char c : text) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        out += c;
-    }
-  }
+  append_escaped(out, text, false);
 }
 
 namespace {

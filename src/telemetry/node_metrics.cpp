@@ -39,6 +39,25 @@ void append_counter_line(std::string& out, std::string_view name, std::string_vi
   fmt::format_to(std::back_inserter(out), " {}\n", value);
 }
 
+// A family of one sample without labels.
+void append_single(std::string& out, std::string_view name, std::string_view help,
+                   std::string_view type, std::uint64_t value) {
+  append_family_header(out, name, help, type);
+  append_counter_line(out, name, {}, value);
+}
+
+// A family of one sample per key of `counts` (a map), labelled `label="key"`.
+template <class Map>
+void append_by_label(std::string& out, std::string_view name, std::string_view help,
+                     std::string_view type, std::string_view label, const Map& counts) {
+  append_family_header(out, name, help, type);
+  for (const auto& [key, count] : counts) {
+    std::string labels;
+    append_label(labels, label, key);
+    append_counter_line(out, name, labels, count);
+  }
+}
+
 template <class Node>
 std::vector<const Node*> sorted_nodes(std::vector<const Node*> nodes) {
   std::sort(nodes.begin(), nodes.end(), [](const Node* a, const Node* b) {
@@ -220,38 +239,20 @@ std::string NodeMetrics::render_prometheus() const {
 
   {
     std::lock_guard lock(rare_mutex_);
-    append_family_header(out, "flyrpc_nodes", "Nodes in the region table, by region.", "gauge");
-    for (const auto& [region, count] : nodes_) {
-      std::string labels;
-      append_label(labels, "peer_region", region);
-      append_counter_line(out, "flyrpc_nodes", labels, count);
-    }
+    append_by_label(out, "flyrpc_nodes", "Nodes in the region table, by region.", "gauge",
+                    "peer_region", nodes_);
   }
-
-  append_family_header(out, "flyrpc_sent_bytes_total", "Bytes written to cluster connections.",
-                       "counter");
-  append_counter_line(out, "flyrpc_sent_bytes_total", {},
-                      sent_bytes_.load(std::memory_order_relaxed));
-  append_family_header(out, "flyrpc_received_bytes_total", "Bytes read from cluster connections.",
-                       "counter");
-  append_counter_line(out, "flyrpc_received_bytes_total", {},
-                      received_bytes_.load(std::memory_order_relaxed));
-
+  append_single(out, "flyrpc_sent_bytes_total", "Bytes written to cluster connections.", "counter",
+                sent_bytes_.load(std::memory_order_relaxed));
+  append_single(out, "flyrpc_received_bytes_total", "Bytes read from cluster connections.",
+                "counter", received_bytes_.load(std::memory_order_relaxed));
   {
     std::lock_guard lock(rare_mutex_);
-    append_family_header(out, "flyrpc_handshakes_refused_total",
-                         "Cluster handshakes refused, by reason.", "counter");
-    for (const auto& [reason, count] : refused_) {
-      std::string labels;
-      append_label(labels, "reason", reason);
-      append_counter_line(out, "flyrpc_handshakes_refused_total", labels, count);
-    }
+    append_by_label(out, "flyrpc_handshakes_refused_total",
+                    "Cluster handshakes refused, by reason.", "counter", "reason", refused_);
   }
-
-  append_family_header(out, "flyrpc_reconnects_total", "Attempts to reconnect to lost peers.",
-                       "counter");
-  append_counter_line(out, "flyrpc_reconnects_total", {},
-                      reconnects_.load(std::memory_order_relaxed));
+  append_single(out, "flyrpc_reconnects_total", "Attempts to reconnect to lost peers.", "counter",
+                reconnects_.load(std::memory_order_relaxed));
   return out;
 }
 

@@ -3,6 +3,8 @@
 // region this is, or how loud to log, unless the test passes it.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <map>
 #include <string>
@@ -29,6 +31,15 @@ inline flytest::ProcessResult flyrpc(const std::vector<std::string>& args,
     if (env.count(v) == 0) unset.push_back(v);
   }
   return flytest::run(argv, env, unset, timeout);
+}
+
+/// For EXPECT_TRUE: the command exited 0 and printed exactly `out` on stdout;
+/// else what it did instead (its exit status, stdout and stderr).
+inline ::testing::AssertionResult printed(const flytest::ProcessResult& r, const std::string& out) {
+  if (r.exit_code == 0 && r.out == out) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << "expected exit 0 and stdout \"" << out << "\", got exit " << r.exit_code
+         << " and stdout \"" << r.out << "\"; stderr: " << r.err;
 }
 
 }  // namespace clitest

@@ -10,38 +10,18 @@
 #include <thread>
 #include <vector>
 
+#include "exposition_text.hpp"
 #include "telemetry/exposition.hpp"
 
 namespace {
 
 using fly::Errc;
 using fly::telemetry::NodeMetrics;
+using flytest::lines_starting;
+using flytest::sample;
 using std::chrono::microseconds;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-// The value of the sample line that starts with `series` followed by a space.
-std::optional<std::string> sample(const std::string& text, const std::string& series) {
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 &&
-        line[series.size()] == ' ') {
-      return line.substr(series.size() + 1);
-    }
-  }
-  return std::nullopt;
-}
-
-std::vector<std::string> lines_starting(const std::string& text, const std::string& prefix) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.compare(0, prefix.size(), prefix) == 0) out.push_back(line);
-  }
-  return out;
-}
 
 TEST(NodeMetrics, GoldenExposition) {
   NodeMetrics m;

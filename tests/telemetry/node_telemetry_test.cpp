@@ -11,6 +11,7 @@
 #include <sstream>
 #include <vector>
 
+#include "exposition_text.hpp"
 #include "fly/async.hpp"
 #include "fly/node.hpp"
 #include "http_client.hpp"
@@ -23,26 +24,13 @@ namespace {
 using namespace std::chrono_literals;
 using fly::telemetry::Event;
 using flytest::in_process_options;
+using flytest::sample;
 using flytest::seed_of;
-
-// The value of the sample line `series` (name and labels exactly as rendered),
-// or "" if the text has no such line.
-std::string sample(const std::string& text, const std::string& series) {
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 &&
-        line[series.size()] == ' ') {
-      return line.substr(series.size() + 1);
-    }
-  }
-  return "";
-}
 
 // The value of a counter's sample line; 0 when the series is absent.
 std::uint64_t count_of(const std::string& text, const std::string& series) {
-  const std::string v = sample(text, series);
-  return v.empty() ? 0 : std::stoull(v);
+  const auto v = sample(text, series);
+  return v ? std::stoull(*v) : 0;
 }
 
 // What a handler saw, copied (metadata views die with the handler call).
@@ -152,7 +140,7 @@ TEST_F(NodeTelemetry, CountsEveryCallByFunctionRegionAndOutcome) {
       sample(
           text,
           R"(flyrpc_calls_total{function="String.upcase",target_region="lax",outcome="timeout"})"),
-      "");
+      std::nullopt);
   EXPECT_EQ(
       sample(
           text,
@@ -161,10 +149,10 @@ TEST_F(NodeTelemetry, CountsEveryCallByFunctionRegionAndOutcome) {
   EXPECT_EQ(sample(text, "flyrpc_calls_in_flight"), "0");
   EXPECT_EQ(sample(text, R"(flyrpc_nodes{peer_region="syd"})"), "1");
   EXPECT_EQ(sample(text, R"(flyrpc_nodes{peer_region="lax"})"), "1");
-  const std::string sent = sample(text, "flyrpc_sent_bytes_total");
+  const std::string sent = sample(text, "flyrpc_sent_bytes_total").value_or("");
   ASSERT_FALSE(sent.empty()) << text;
   EXPECT_GT(std::stoull(sent), 0u);
-  EXPECT_GT(std::stoull(sample(text, "flyrpc_received_bytes_total")), 0u);
+  EXPECT_GT(std::stoull(sample(text, "flyrpc_received_bytes_total").value_or("")), 0u);
 
   // The callee timed its handlers (the caller's local call ran no handler).
   const std::string callee = lax->metrics_text();
@@ -249,7 +237,7 @@ TEST(NodeClusterTelemetry, ABadCookieIsCountedAndRetried) {
     return refused.empty() ? std::string() : refused.front();
   };
   EXPECT_EVENTUALLY(first_refusal() == "bad_cookie", 10s);
-  EXPECT_EQ(sample(syd.metrics_text(), R"(flyrpc_nodes{peer_region="lax"})"), "");
+  EXPECT_EQ(sample(syd.metrics_text(), R"(flyrpc_nodes{peer_region="lax"})"), std::nullopt);
   intruder.stop();
   syd.stop();
 }

@@ -245,6 +245,15 @@ class OutOfOrder : public ::testing::Test {
     EXPECT_EQ(refuse->reason, RefuseReason::protocol);
     EXPECT_EQ(refuse->message, message);
   }
+  // A frame from the other side, fed to `side`.
+  Step feed_frame(FrameType type, const std::string& payload) {
+    return feed(side.hs, type, payload, side.outbox);
+  }
+  // The other side's HELLO, with a fresh nonce.
+  Step feed_hello() {
+    other.nonce = make_nonce();
+    return feed_frame(FrameType::hello, hello_payload(other));
+  }
   Side side{"c", hello_for("me")};
   Hello other = hello_for("other");
 };
@@ -254,32 +263,30 @@ TEST_F(OutOfOrder, AuthBeforeHello) {
   auth.version = 1;
   Buffer b;
   encode_auth(b, auth);
-  feed(side.hs, FrameType::auth, wiretest::payload_of(b), side.outbox);
+  feed_frame(FrameType::auth, wiretest::payload_of(b));
   expect_protocol_failure("AUTH before HELLO");
 }
 
 TEST_F(OutOfOrder, ASecondHello) {
-  other.nonce = make_nonce();
-  EXPECT_EQ(feed(side.hs, FrameType::hello, hello_payload(other), side.outbox), Step::in_progress);
-  feed(side.hs, FrameType::hello, hello_payload(other), side.outbox);
+  EXPECT_EQ(feed_hello(), Step::in_progress);
+  feed_frame(FrameType::hello, hello_payload(other));
   expect_protocol_failure("a second HELLO");
 }
 
 TEST_F(OutOfOrder, NonHandshakeFrames) {
-  feed(side.hs, FrameType::ping, "", side.outbox);
+  feed_frame(FrameType::ping, "");
   expect_protocol_failure("unexpected ping frame during the handshake (before authentication)");
 }
 
 TEST_F(OutOfOrder, CallAfterHelloBeforeAuth) {
-  other.nonce = make_nonce();
-  feed(side.hs, FrameType::hello, hello_payload(other), side.outbox);
-  feed(side.hs, FrameType::call, std::string(20, 'x'), side.outbox);
+  feed_hello();
+  feed_frame(FrameType::call, std::string(20, 'x'));
   expect_protocol_failure("unexpected call frame during the handshake (before authentication)");
 }
 
 TEST_F(OutOfOrder, HelloWithAnInvalidName) {
   other.name = "bad name";
-  feed(side.hs, FrameType::hello, hello_payload(other), side.outbox);
+  feed_frame(FrameType::hello, hello_payload(other));
   expect_protocol_failure(
       "HELLO: field 'name': \"bad name\" is not a name (1-255 printable ASCII characters, no "
       "space)");
@@ -287,16 +294,14 @@ TEST_F(OutOfOrder, HelloWithAnInvalidName) {
 }
 
 TEST_F(OutOfOrder, MalformedAuth) {
-  other.nonce = make_nonce();
-  feed(side.hs, FrameType::hello, hello_payload(other), side.outbox);
-  feed(side.hs, FrameType::auth, wiretest::array(1, "not a proof"), side.outbox);
+  feed_hello();
+  feed_frame(FrameType::auth, wiretest::array(1, "not a proof"));
   expect_protocol_failure("AUTH: field 'proof': expected binary, got string");
 }
 
 TEST_F(OutOfOrder, AuthForAnotherVersion) {
-  other.nonce = make_nonce();
-  feed(side.hs, FrameType::hello, hello_payload(other), side.outbox);
-  feed(side.hs, FrameType::auth, wiretest::array(1, wiretest::bin(32)), side.outbox);
+  feed_hello();
+  feed_frame(FrameType::auth, wiretest::array(1, wiretest::bin(32)));
   expect_protocol_failure("AUTH: field 'version': 1 is not the agreed version 2");
 }
 

@@ -146,6 +146,16 @@ std::vector<NodeRow> view_of(fly::Node& node, const std::string& asked,
   return out;
 }
 
+void add_seeds_option(CLI::App& cmd, std::string& seeds) {
+  cmd.add_option("--seeds", seeds,
+                 "Nodes to join, HOST:PORT,... (default: FLY_RPC_SEEDS, else DNS from "
+                 "FLY_RPC_DNS_NAME or FLY_APP_NAME, as `flyrpc node`)");
+}
+
+void add_timeout_option(CLI::App& cmd, int& timeout_ms, const std::string& help) {
+  cmd.add_option("--timeout", timeout_ms, help)->check(CLI::Range(1, 3'600'000));
+}
+
 void add_tls_flags(CLI::App& cmd, TlsFlags& flags) {
   cmd.add_option("--tls-cert", flags.cert,
                  "TLS 1.3 between nodes: this node's PEM certificate (default: FLY_RPC_TLS_CERT)");

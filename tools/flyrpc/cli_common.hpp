@@ -1,5 +1,5 @@
 // What the cluster-facing subcommands share: joining as a hidden node, the
-// exit codes, and error printing.
+// exit codes, error printing, and the flags they have in common.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -61,6 +61,13 @@ struct NodeRow {
 /// built-in. Throws what the call throws (fly::Error).
 std::vector<NodeRow> view_of(fly::Node& node, const std::string& asked,
                              std::chrono::milliseconds timeout);
+
+/// --seeds HOST:PORT,... for a tool node (tool_node_options); `seeds` must
+/// outlive the parse.
+void add_seeds_option(CLI::App& cmd, std::string& seeds);
+/// --timeout in ms, checked to 1..3600000; `help` says what it bounds.
+/// `timeout_ms` must outlive the parse.
+void add_timeout_option(CLI::App& cmd, int& timeout_ms, const std::string& help);
 
 /// --tls-cert, --tls-key, --tls-ca, --tls-mutual: TLS between nodes. Each
 /// given flag overrides its FLY_RPC_TLS_* variable (README "TLS").

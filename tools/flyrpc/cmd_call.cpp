@@ -183,16 +183,13 @@ Runner add_call_command(CLI::App& app) {
   auto flags = std::make_shared<CallFlags>();
   CLI::App* cmd = app.add_subcommand(
       "call", "Run a function on a node of a region, the primary, or a named node");
-  cmd->add_option("--seeds", flags->seeds,
-                  "Nodes to join, HOST:PORT,... (default: FLY_RPC_SEEDS, else DNS from "
-                  "FLY_RPC_DNS_NAME or FLY_APP_NAME, as `flyrpc node`)");
+  add_seeds_option(*cmd, flags->seeds);
   cmd->add_option("--region", flags->region, "Run on a node of this region");
   cmd->add_flag("--primary", flags->primary,
                 "Run on a node of the primary region (PRIMARY_REGION, else the cluster's)");
   cmd->add_option("--node", flags->node, "Run on this node");
-  cmd->add_option("--timeout", flags->timeout_ms,
-                  "Milliseconds to wait for the target and for the answer (default 5000)")
-      ->check(CLI::Range(1, 3'600'000));
+  add_timeout_option(*cmd, flags->timeout_ms,
+                     "Milliseconds to wait for the target and for the answer (default 5000)");
   cmd->add_flag("--wait", flags->wait,
                 "Wait up to --timeout for a node of the region (or the named node) to join, "
                 "instead of exit 3 at once when the cluster has none");

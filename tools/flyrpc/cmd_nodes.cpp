@@ -83,18 +83,15 @@ Runner add_nodes_command(CLI::App& app) {
   auto flags = std::make_shared<NodesFlags>();
   CLI::App* cmd = app.add_subcommand(
       "nodes", "List the visible nodes of a cluster, as the seed node (or --node) sees them");
-  cmd->add_option("--seeds", flags->seeds,
-                  "Nodes to join, HOST:PORT,... (default: FLY_RPC_SEEDS, else DNS from "
-                  "FLY_RPC_DNS_NAME or FLY_APP_NAME, as `flyrpc node`)");
+  add_seeds_option(*cmd, flags->seeds);
   cmd->add_option("--node", flags->node,
                   "Show this node's view instead of the first seed's (default: the node at "
                   "the first reachable seed address)");
   cmd->add_flag("--json", flags->json,
                 "Print one JSON array of {name, region, address, functions}");
   add_tls_flags(*cmd, flags->tls);
-  cmd->add_option("--timeout", flags->timeout_ms,
-                  "Give up joining (and asking) after this many ms (default 5000)")
-      ->check(CLI::Range(1, 3'600'000));
+  add_timeout_option(*cmd, flags->timeout_ms,
+                     "Give up joining (and asking) after this many ms (default 5000)");
   cmd->footer(
       "Prints the table of the node it reached (its Fly.nodes built-in): what that node\n"
       "sees, which is what to look at when debugging it. Joins as a hidden node (it appears\n"

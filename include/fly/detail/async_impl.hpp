@@ -25,6 +25,7 @@
 
 #include "fly/detail/async_start.hpp"
 #include "fly/detail/codec.hpp"
+#include "fly/detail/result_type.hpp"
 #include "fly/detail/route.hpp"
 #include "fly/detail/with_options.hpp"
 #include "fly/errors.hpp"
@@ -149,10 +150,6 @@ struct NodeAsync {
   }
 };
 
-/// Checked where an async call is made, so that the message names the cause.
-template <class R>
-inline constexpr bool async_result_ok = std::is_void_v<R> || std::is_default_constructible_v<R>;
-
 }  // namespace detail
 
 inline auto Node::executor() const {
@@ -162,10 +159,7 @@ inline auto Node::executor() const {
 template <class R, class... ArgsAndToken>
 auto Node::async_rpc_region(std::string_view region, std::string_view function,
                             ArgsAndToken&&... args_and_token) {
-  static_assert(detail::async_result_ok<R>,
-                "fly: the result type R of an async call must be void or default-constructible "
-                "(a failed call hands its handler R{} with the error)");
-  if constexpr (detail::async_result_ok<R>) {  // else the assertion's message alone is shown
+  if constexpr (detail::checked_async_result<R>()) {  // else its message alone is shown
     return detail::NodeAsync::with_token<R>(
         *this,
         [this, region, function](const CallOptions& o, auto&&... a) {
@@ -185,10 +179,7 @@ auto Node::async_rpc_primary(std::string_view function, ArgsAndToken&&... args_a
 template <class R, class... ArgsAndToken>
 auto Node::async_rpc(std::string_view node, std::string_view function,
                      ArgsAndToken&&... args_and_token) {
-  static_assert(detail::async_result_ok<R>,
-                "fly: the result type R of an async call must be void or default-constructible "
-                "(a failed call hands its handler R{} with the error)");
-  if constexpr (detail::async_result_ok<R>) {
+  if constexpr (detail::checked_async_result<R>()) {
     return detail::NodeAsync::with_token<R>(
         *this,
         [this, node, function](const CallOptions& o, auto&&... a) {

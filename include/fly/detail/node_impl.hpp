@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdlib>
 #include <exception>
 #include <memory>
 #include <string>
@@ -20,6 +21,7 @@
 #include "fly/detail/codec.hpp"
 #include "fly/detail/function_entry.hpp"
 #include "fly/detail/pending_call.hpp"
+#include "fly/detail/result_type.hpp"
 #include "fly/detail/route.hpp"
 #include "fly/detail/with_options.hpp"
 #include "fly/errors.hpp"
@@ -37,21 +39,25 @@ struct NodeCalls {
   template <class R, class... Args>
   static R call(Node& node, const Route& route, std::string_view function,
                 const CallOptions& options, const Args&... args) {
-    const auto started = node.record_call_start(route, function);
-    // When the reply arrived (remote calls): the end time, without a clock read.
-    std::chrono::steady_clock::time_point ended{};
-    try {
-      if constexpr (std::is_void_v<R>) {
-        call_unrecorded<R>(node, route, function, options, started, ended, args...);
-        node.record_call_end(route, function, started, Errc::ok, {}, ended);
-      } else {
-        R result = call_unrecorded<R>(node, route, function, options, started, ended, args...);
-        node.record_call_end(route, function, started, Errc::ok, {}, ended);
-        return result;
+    if constexpr (!checked_blocking_result<R>()) {
+      std::abort();  // not compiled for a valid R; else the assertion's message alone is shown
+    } else {
+      const auto started = node.record_call_start(route, function);
+      // When the reply arrived (remote calls): the end time, without a clock read.
+      std::chrono::steady_clock::time_point ended{};
+      try {
+        if constexpr (std::is_void_v<R>) {
+          call_unrecorded<R>(node, route, function, options, started, ended, args...);
+          node.record_call_end(route, function, started, Errc::ok, {}, ended);
+        } else {
+          R result = call_unrecorded<R>(node, route, function, options, started, ended, args...);
+          node.record_call_end(route, function, started, Errc::ok, {}, ended);
+          return result;
+        }
+      } catch (...) {
+        node.record_call_error(route, function, started, std::current_exception());
+        throw;
       }
-    } catch (...) {
-      node.record_call_error(route, function, started, std::current_exception());
-      throw;
     }
   }
 
@@ -87,76 +93,80 @@ struct NodeCalls {
   static std::vector<NodeResult<R>> multicall_on(Node& node, const std::vector<Route>& routes,
                                                  std::string_view function,
                                                  const CallOptions& options, const Args&... args) {
-    const std::chrono::milliseconds timeout = node.effective_timeout(options);
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    std::vector<std::unique_ptr<BlockingCall<R>>> pending(routes.size());
-    std::vector<NodeResult<R>> results(routes.size());
-    // Each node's call is one call for telemetry, ended when its result is in.
-    std::vector<std::chrono::steady_clock::time_point> started(routes.size());
-    auto record = [&](std::size_t i) {
-      if (results[i].error) {
-        node.record_call_error(routes[i], function, started[i], results[i].error);
-      } else {
-        node.record_call_end(routes[i], function, started[i], Errc::ok);
+    if constexpr (!checked_blocking_result<R>()) {
+      std::abort();  // not compiled for a valid R; else the assertion's message alone is shown
+    } else {
+      const std::chrono::milliseconds timeout = node.effective_timeout(options);
+      const auto deadline = std::chrono::steady_clock::now() + timeout;
+      std::vector<std::unique_ptr<BlockingCall<R>>> pending(routes.size());
+      std::vector<NodeResult<R>> results(routes.size());
+      // Each node's call is one call for telemetry, ended when its result is in.
+      std::vector<std::chrono::steady_clock::time_point> started(routes.size());
+      auto record = [&](std::size_t i) {
+        if (results[i].error) {
+          node.record_call_error(routes[i], function, started[i], results[i].error);
+        } else {
+          node.record_call_end(routes[i], function, started[i], Errc::ok);
+        }
+      };
+      for (std::size_t i = 0; i < routes.size(); ++i) {
+        results[i].node = routes[i].node;
+        if (routes[i].peer) {
+          started[i] = node.record_call_start(routes[i], function);
+          pending[i] = std::make_unique<BlockingCall<R>>(results[i].node, function, timeout);
+          try {
+            node.send_call(*routes[i].peer, *pending[i], function, timeout,
+                           [&](Buffer& out) { encode_args(out, args...); });
+          } catch (...) {
+            results[i].error = std::current_exception();
+            pending[i].reset();  // never registered (send_call withdrew it)
+            record(i);
+          }
+        }
       }
-    };
-    for (std::size_t i = 0; i < routes.size(); ++i) {
-      results[i].node = routes[i].node;
-      if (routes[i].peer) {
+      for (std::size_t i = 0; i < routes.size(); ++i) {
+        if (routes[i].peer) continue;
         started[i] = node.record_call_start(routes[i], function);
-        pending[i] = std::make_unique<BlockingCall<R>>(results[i].node, function, timeout);
         try {
-          node.send_call(*routes[i].peer, *pending[i], function, timeout,
-                         [&](Buffer& out) { encode_args(out, args...); });
+          const FunctionEntry* entry = node.functions().find(function);
+          if (entry == nullptr) throw UnknownFunction(std::string(function), "node " + node.name());
+          if constexpr (std::is_void_v<R>) {
+            FunctionRegistry::call_entry<R>(*entry, node.name(), args...);
+            results[i].value = true;
+          } else {
+            results[i].value = FunctionRegistry::call_entry<R>(*entry, node.name(), args...);
+          }
         } catch (...) {
           results[i].error = std::current_exception();
-          pending[i].reset();  // never registered (send_call withdrew it)
-          record(i);
         }
+        record(i);
       }
+      for (std::size_t i = 0; i < routes.size(); ++i) {
+        if (!pending[i]) continue;
+        auto& p = *pending[i];
+        if (!Node::await_reply(*routes[i].peer, p.done(), deadline)) {
+          if (node.withdraw_call(*routes[i].peer, p, function, timeout)) {
+            results[i].error =
+                std::make_exception_ptr(Timeout(std::string(function), results[i].node, timeout));
+            record(i);
+            continue;
+          }
+          p.wait();
+        }
+        try {
+          if constexpr (std::is_void_v<R>) {
+            p.take();
+            results[i].value = true;
+          } else {
+            results[i].value = p.take();
+          }
+        } catch (...) {
+          results[i].error = std::current_exception();
+        }
+        record(i);
+      }
+      return results;
     }
-    for (std::size_t i = 0; i < routes.size(); ++i) {
-      if (routes[i].peer) continue;
-      started[i] = node.record_call_start(routes[i], function);
-      try {
-        const FunctionEntry* entry = node.functions().find(function);
-        if (entry == nullptr) throw UnknownFunction(std::string(function), "node " + node.name());
-        if constexpr (std::is_void_v<R>) {
-          FunctionRegistry::call_entry<R>(*entry, node.name(), args...);
-          results[i].value = true;
-        } else {
-          results[i].value = FunctionRegistry::call_entry<R>(*entry, node.name(), args...);
-        }
-      } catch (...) {
-        results[i].error = std::current_exception();
-      }
-      record(i);
-    }
-    for (std::size_t i = 0; i < routes.size(); ++i) {
-      if (!pending[i]) continue;
-      auto& p = *pending[i];
-      if (!Node::await_reply(*routes[i].peer, p.done(), deadline)) {
-        if (node.withdraw_call(*routes[i].peer, p, function, timeout)) {
-          results[i].error =
-              std::make_exception_ptr(Timeout(std::string(function), results[i].node, timeout));
-          record(i);
-          continue;
-        }
-        p.wait();
-      }
-      try {
-        if constexpr (std::is_void_v<R>) {
-          p.take();
-          results[i].value = true;
-        } else {
-          results[i].value = p.take();
-        }
-      } catch (...) {
-        results[i].error = std::current_exception();
-      }
-      record(i);
-    }
-    return results;
   }
 };
 
