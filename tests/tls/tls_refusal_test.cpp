@@ -1,16 +1,20 @@
 // What TLS refuses: a certificate from another CA (either side), a plaintext
 // node meeting a TLS one (both ways), a client without a certificate under
-// mutual TLS, a protocol older than TLS 1.3, and a connection that never
-// finishes its TLS handshake. Each refusal closes that connection only, with
+// mutual TLS, a protocol older than TLS 1.3, a connection that never
+// finishes its TLS handshake, and after a handshake a record that does not
+// open or opens to something that is not a frame. Each refusal closes that connection only, with
 // a warning naming the remote address and OpenSSL's reason; the cluster keeps
 // serving its real members throughout.
 #include <gtest/gtest.h>
+
+#include <array>
 
 #include <asio/connect.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/read.hpp>
 #include <asio/ssl.hpp>
+#include <asio/write.hpp>
 
 #include "support/log_capture.hpp"
 #include "support/wait.hpp"
@@ -227,6 +231,71 @@ TEST(TlsHandshake, UnfinishedTlsHandshakesTimeOutAndCountAsPending) {
   EXPECT_TRUE(b->wait_for_nodes(1, 10s)) << b->last_join_error();
   b->stop();
   a->stop();
+}
+
+// A peer that completed the TLS handshake (anyone the CA vouches for, or
+// anyone at all without mutual TLS) is still not trusted: a record that does
+// not open ends its connection with OpenSSL's reason, and the node serves on.
+struct TlsRecords : ::testing::Test {
+  void SetUp() override {
+    logs = std::make_unique<LogCapture>();
+    a = start_node(tls_node_options("a", "syd", {}, tls_options(pki().node("a"), pki().ca)));
+  }
+  void TearDown() override {
+    a->stop();
+    logs.reset();
+  }
+  // A TLS 1.3 client through its handshake, ready to misbehave.
+  struct Client {
+    explicit Client(std::uint16_t port) : raw(port), context(asio::ssl::context::tls_client) {
+      context.load_verify_file(pki().ca);
+    }
+    RawClient raw;
+    asio::ssl::context context;
+    asio::ssl::stream<asio::ip::tcp::socket&> tls{raw.socket, context};
+  };
+  void expect_node_serves_on() {
+    auto b = start_node(
+        tls_node_options("b", "lax", {seed_of(*a)}, tls_options(pki().node("b"), pki().ca)));
+    ASSERT_TRUE(b->wait_for_node("a", 10s)) << b->last_join_error();
+    EXPECT_EQ(b->rpc<std::string>("a", "Kernel.node"), "a");
+    b->stop();
+  }
+  std::unique_ptr<LogCapture> logs;
+  std::unique_ptr<fly::Node> a;
+};
+
+TEST_F(TlsRecords, ARecordThatDoesNotOpenClosesThatConnectionOnly) {
+  Client c(a->listen_port());
+  asio::error_code ec;
+  c.tls.handshake(asio::ssl::stream_base::client, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  // An application-data record of 32 bytes that no key made, written under
+  // the TLS layer, right behind the client's last handshake flight.
+  std::array<unsigned char, 5 + 32> record{0x17, 0x03, 0x03, 0x00, 0x20};
+  for (std::size_t i = 5; i < record.size(); ++i) record[i] = static_cast<unsigned char>(i * 37);
+  asio::write(c.raw.socket, asio::buffer(record), ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_TRUE(c.raw.closed_by_node_within(5s));
+  EXPECT_EVENTUALLY(
+      logs->count(spdlog::level::warn, "TLS error on the connection from 127.0.0.1:") == 1, 10000)
+      << logs->all();
+  EXPECT_EQ(logs->count(spdlog::level::warn, "bad record mac"), 1u) << logs->all();
+  expect_node_serves_on();
+}
+
+TEST_F(TlsRecords, PlaintextThatIsNotAFrameIsAProtocolError) {
+  Client c(a->listen_port());
+  asio::error_code ec;
+  c.tls.handshake(asio::ssl::stream_base::client, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  const std::string request = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+  asio::write(c.tls, asio::buffer(request), ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_TRUE(c.raw.closed_by_node_within(5s));
+  EXPECT_EVENTUALLY(logs->count(spdlog::level::warn, "protocol error from 127.0.0.1:") == 1, 10000)
+      << logs->all();
+  expect_node_serves_on();
 }
 
 }  // namespace
