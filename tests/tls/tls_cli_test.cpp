@@ -5,8 +5,8 @@
 
 #include "support/cluster_harness.hpp"
 #include "support/process.hpp"
-#include "support/wait.hpp"
 #include "support/test_pki.hpp"
+#include "support/wait.hpp"
 
 namespace {
 
