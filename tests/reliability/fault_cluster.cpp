@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "support/cluster_harness.hpp"
+#include "support/test_pki.hpp"
 #include "support/wait.hpp"
 
 namespace flyrel {
@@ -45,6 +46,7 @@ void NodeInHost::start() {
                                    "--handshake-timeout-ms",
                                    std::to_string(timing_.handshake_timeout.count()),
                                    "--verbose"};
+  argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
   std::string seeds;
   for (const auto& s : seeds_) seeds += (seeds.empty() ? "" : ",") + s;
   if (!seeds.empty()) {
@@ -146,6 +148,15 @@ void FaultCluster::SetUp() {
                                                std::vector<std::string>{seed}, cookie, timing));
   nodes.push_back(std::make_unique<NodeInHost>(syd, "syd-1", "syd", "ams",
                                                std::vector<std::string>{seed}, cookie, timing));
+  if (tls) {
+    const auto& pki = tlstest::TestPki::get();
+    const char* const certs[] = {"a", "b", "c"};
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      const auto files = pki.node(certs[i]);
+      nodes[i]->set_extra_args(
+          {"--tls-cert", files.cert, "--tls-key", files.key, "--tls-ca", pki.ca, "--tls-mutual"});
+    }
+  }
   // One at a time, each in every view before the next starts: these tests
   // are about faults; simultaneous joins are ConcurrentJoinsAllMeet's
   // (join_race_test.cpp).
@@ -172,6 +183,10 @@ std::unique_ptr<fly::Node> FaultCluster::start_client(const std::string& name) {
   o.handshake_timeout = timing.handshake_timeout;
   o.call_timeout = 2s;
   o.worker_threads = 1;
+  if (tls) {
+    const auto& pki = tlstest::TestPki::get();
+    o.tls = tlstest::tls_options(pki.node("client"), pki.ca, /*mutual=*/true);
+  }
   // The client's threads (and so its sockets) are made inside the client
   // host; this thread goes back to the root namespace afterwards.
   ScopedNetns in_client(client_host->ns());

@@ -48,6 +48,8 @@ class NodeInHost {
   Host& host() const { return host_; }
   std::string address() const { return host_.ip() + ":4370"; }
 
+  /// Extra `flyrpc node` flags (the TLS ones), used from the next start().
+  void set_extra_args(std::vector<std::string> args) { extra_args_ = std::move(args); }
   /// Starts the process (again, after kill9()).
   void start();
   /// Waits for its "listening" line.
@@ -76,6 +78,7 @@ class NodeInHost {
   Host& host_;
   std::string name_, region_, primary_, cookie_;
   std::vector<std::string> seeds_;
+  std::vector<std::string> extra_args_;
   ClusterTiming timing_;
   std::optional<flytest::Process> process_;
   std::string previous_;
@@ -116,6 +119,9 @@ class FaultCluster : public ::testing::Test {
   bool all_saw_down(const std::string& peer, const std::string& except);
 
   ClusterTiming timing;
+  /// Mutual TLS between every node and the client (certificates from
+  /// support/test_pki.hpp). Set by a fixture before SetUp runs.
+  bool tls = false;
   std::string cookie;
   std::unique_ptr<Lab> lab;
   std::vector<std::unique_ptr<NodeInHost>> nodes;
