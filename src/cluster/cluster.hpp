@@ -236,6 +236,14 @@ class Cluster final : public net::PeerEvents {
   };
   std::map<std::string, Entry, std::less<>> members_;
   std::map<std::string, DialTarget, std::less<>> targets_;
+  /// Listen addresses that PEERS frames named while they were not members:
+  /// a node that comes up after we heard of it by gossip was gossiped to the
+  /// other members by the same sender, so we do not gossip it again (one
+  /// PEERS per newcomer per member, not one per member pair: a mass start of
+  /// n nodes sends n² such frames instead of n³). Taken out when it comes up;
+  /// cleared if it ever holds kMaxHeardOf (names of nodes that never came).
+  std::set<std::string, std::less<>> heard_of_;
+  static constexpr std::size_t kMaxHeardOf = 4096;
   std::map<std::uint64_t, std::function<void(const MembershipEvent&)>> subscribers_;
   std::uint64_t next_subscriber_ = 1;
   std::string last_join_error_;

@@ -72,6 +72,8 @@ void Cluster::on_control_frame(const std::shared_ptr<net::Peer>& peer,
         if (p.name == settings_.name) continue;
         auto m = members_.find(p.name);
         if (m != members_.end() && m->second.member->address == p.address) continue;
+        if (heard_of_.size() >= kMaxHeardOf) heard_of_.clear();
+        heard_of_.insert(p.address);
         if (m == members_.end() && !p.name.empty() && p.name < settings_.name &&
             !settings_.hidden) {
           // Both ends of a pair hear of each other by gossip (a newcomer gets

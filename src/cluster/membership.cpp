@@ -60,9 +60,13 @@ void Cluster::maybe_up(const std::shared_ptr<net::Peer>& peer) {
   // Full mesh: the newcomer learns every member up now — including those
   // that came up after its handshake's PEERS (a hidden node, which nobody can
   // dial, would otherwise never meet them) —, and every other member learns
-  // the newcomer. Addresses already known are ignored by the receiver.
+  // the newcomer, unless we heard of it by gossip ourselves: then whoever
+  // told us told them too (heard_of_). A member the teller did not have
+  // meets the newcomer through the newcomer's own dial, which our PEERS
+  // just now gives it. Addresses already known are ignored by the receiver.
   send_peers(*peer, h.name);
-  if (!m->hidden && !m->address.empty()) {
+  const bool gossiped_to_us = heard_of_.erase(m->address) != 0;
+  if (!m->hidden && !m->address.empty() && !gossiped_to_us) {
     std::vector<wire::PeerInfo> one{{m->name, m->region, m->address}};
     for (const auto& [name, other] : members_) {
       if (name == m->name) continue;
