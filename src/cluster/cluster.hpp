@@ -243,6 +243,10 @@ class Cluster final : public net::PeerEvents {
   /// n nodes sends n² such frames instead of n³). Taken out when it comes up;
   /// cleared if it ever holds kMaxHeardOf (names of nodes that never came).
   std::set<std::string, std::less<>> heard_of_;
+  /// The distinct function sets members announced (shared_function_set);
+  /// weak: a set goes with the last member that exports it.
+  std::vector<std::weak_ptr<const FunctionSet>> function_sets_;
+  std::shared_ptr<const FunctionSet> shared_function_set(FunctionSet functions);
   static constexpr std::size_t kMaxHeardOf = 4096;
   std::map<std::uint64_t, std::function<void(const MembershipEvent&)>> subscribers_;
   std::uint64_t next_subscriber_ = 1;

@@ -28,11 +28,12 @@ void Cluster::on_control_frame(const std::shared_ptr<net::Peer>& peer,
     case wire::FrameType::announce: {
       wire::Announce announce;
       if (!wire::decode_announce(frame.payload, announce, error)) break;
-      auto set = std::make_shared<FunctionSet>();
-      for (auto& f : announce.functions) set->insert(std::move(f.name));
+      FunctionSet functions;
+      for (auto& f : announce.functions) functions.insert(std::move(f.name));
       std::lock_guard lock(mutex_);
       Link* link = link_of(*peer);
       if (link == nullptr) return;  // closed meanwhile
+      auto set = shared_function_set(std::move(functions));
       link->functions = set;
       link->announced = true;
       auto it = members_.find(peer->peer_hello().name);
@@ -128,6 +129,19 @@ void Cluster::on_control_frame(const std::shared_ptr<net::Peer>& peer,
   }
   fly::log::get().warn("flyrpc: protocol error from {}: {}", peer->remote_address(), error);
   refuse(peer, wire::RefuseReason::protocol, error);
+}
+
+// Locked. Nodes of one application export the same functions: their
+// members share one set (memory per peer, and RouteIndex indexes a shared
+// set once per region, not once per member).
+std::shared_ptr<const FunctionSet> Cluster::shared_function_set(FunctionSet functions) {
+  std::erase_if(function_sets_, [](const auto& weak) { return weak.expired(); });
+  for (const auto& weak : function_sets_) {
+    if (auto set = weak.lock(); set && *set == functions) return set;
+  }
+  auto set = std::make_shared<const FunctionSet>(std::move(functions));
+  function_sets_.push_back(set);
+  return set;
 }
 
 // Locked.

@@ -53,6 +53,9 @@ class RouteIndex {
     Candidates members;
   };
   static std::uint64_t hash_of(std::string_view region, std::string_view function) noexcept;
+  static std::uint64_t combine(std::uint64_t region_hash, std::uint64_t function_hash) noexcept;
+  /// Doubles slots_ (16 at first) and places every entry again.
+  void grow();
   std::size_t slot_of(std::uint64_t hash) const noexcept {
     // Fibonacci hashing: the top bits of a multiply, well mixed whatever the
     // quality of the low bits of std::hash.

@@ -230,6 +230,35 @@ TEST(RouteIndex, ListsTheOtherExportersOfEachRegionAndFunction) {
   EXPECT_EQ(fly::cluster::RouteIndex().find("lax", "A"), nullptr);
 }
 
+TEST(RouteIndex, MembersSharingAFunctionSetAreIndexedTogetherAndStaySortedByName) {
+  // lax-1 and lax-3 share one set object (as the cluster shares equal sets);
+  // lax-2's set differs. Indexed per (region, set), B's list must still come
+  // out in name order and whole.
+  auto shared = std::make_shared<fly::cluster::FunctionSet>(fly::cluster::FunctionSet{"A", "B"});
+  auto only_b = std::make_shared<fly::cluster::FunctionSet>(fly::cluster::FunctionSet{"B"});
+  auto make = [](std::string name, std::shared_ptr<const fly::cluster::FunctionSet> set) {
+    auto m = std::make_shared<Member>();
+    m->name = std::move(name);
+    m->region = "lax";
+    m->functions = std::move(set);
+    return std::shared_ptr<const Member>(std::move(m));
+  };
+  std::vector<std::shared_ptr<const Member>> visible = {
+      make("lax-1", shared), make("lax-2", only_b), make("lax-3", shared), make("lax-4", only_b)};
+  fly::cluster::RouteIndex index(visible);
+  auto names = [](const fly::cluster::RouteIndex::Candidates* c) {
+    std::vector<std::string> out;
+    if (c) {
+      for (const Member* m : *c) out.push_back(m->name);
+    }
+    return out;
+  };
+  EXPECT_EQ(names(index.find("lax", "A")), (std::vector<std::string>{"lax-1", "lax-3"}));
+  EXPECT_EQ(names(index.find("lax", "B")),
+            (std::vector<std::string>{"lax-1", "lax-2", "lax-3", "lax-4"}));
+  EXPECT_EQ(index.size(), 2u);
+}
+
 TEST(RouteIndex, FindsEveryPairOfALargeTable) {
   // 40 regions x 3 members x 25 functions: probes across a well-filled table.
   std::vector<std::shared_ptr<const Member>> visible;
