@@ -246,6 +246,9 @@ class Cluster final : public net::PeerEvents {
   /// The distinct function sets members announced (shared_function_set);
   /// weak: a set goes with the last member that exports it.
   std::vector<std::weak_ptr<const FunctionSet>> function_sets_;
+  /// This node as the views list it, kept between publishes (made again when
+  /// its functions or its address change).
+  std::shared_ptr<const Member> self_member_;
   std::shared_ptr<const FunctionSet> shared_function_set(FunctionSet functions);
   static constexpr std::size_t kMaxHeardOf = 4096;
   std::map<std::uint64_t, std::function<void(const MembershipEvent&)>> subscribers_;

@@ -167,6 +167,7 @@ void Cluster::send_peers(net::Peer& peer, const std::string& except) {
 
 void Cluster::functions_changed() {
   std::lock_guard lock(mutex_);
+  self_member_.reset();  // publish() makes it again with the new functions
   for (const auto& [name, e] : members_) send_announce(*e.peer);
   for (const auto& [id, p] : pending_) {
     if (p->authenticated()) send_announce(*p);

@@ -88,26 +88,39 @@ void Cluster::member_down(const std::string& name, const std::string& reason) {
 }
 
 // Locked. Rebuilds the region table from members_ and this node.
+//
+// Cost: O(members) — every join and leave publishes, so a mass start of n
+// nodes publishes ~n² times in all. Nothing here sorts (members_ is ordered
+// by name; this node is merged in at its place) and this node's own Member
+// is made again only when its functions or address changed.
 void Cluster::publish() {
   auto view = std::make_shared<ClusterView>();
+  std::shared_ptr<const Member> self;
   if (!settings_.hidden) {
-    auto self = std::make_shared<Member>();
-    self->name = settings_.name;
-    self->region = settings_.region;
-    self->address = self_address();
-    self->incarnation = incarnation_;
-    self->is_self = true;
-    auto set = std::make_shared<FunctionSet>();
-    for (auto& f : functions_.list()) set->insert(std::move(f.name));
-    self->functions = std::move(set);
-    view->visible.push_back(std::move(self));
+    std::string address = self_address();
+    if (!self_member_ || self_member_->address != address) {
+      auto made = std::make_shared<Member>();
+      made->name = settings_.name;
+      made->region = settings_.region;
+      made->address = std::move(address);
+      made->incarnation = incarnation_;
+      made->is_self = true;
+      auto set = std::make_shared<FunctionSet>();
+      for (auto& f : functions_.list()) set->insert(std::move(f.name));
+      made->functions = std::move(set);
+      self_member_ = std::move(made);
+    }
+    self = self_member_;
   }
+  view->visible.reserve(members_.size() + 1);
+  view->connected.reserve(members_.size());
   for (const auto& [name, e] : members_) {
     view->connected.emplace(name, e.member);
-    if (!e.member->hidden) view->visible.push_back(e.member);
+    if (e.member->hidden) continue;
+    if (self && self->name < name) view->visible.push_back(std::move(self));
+    view->visible.push_back(e.member);
   }
-  std::sort(view->visible.begin(), view->visible.end(),
-            [](const auto& a, const auto& b) { return a->name < b->name; });
+  if (self) view->visible.push_back(std::move(self));
   for (const auto& m : view->visible) view->by_region[m->region].push_back(m.get());
   view->routes = RouteIndex(view->visible);
   if (settings_.peer.metrics) {
