@@ -361,12 +361,14 @@ for n in ${SIZES//,/ }; do
   [[ $ERLANG == 1 ]] && run_erlang "$n"
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+# Asked before the report is (re)written: the file itself would make the tree dirty.
+REVISION=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')
 
 {
   echo "# Scale: N nodes on one machine"
   echo
   echo "Written by \`bench/scale.sh -n $SIZES$([[ $ERLANG == 1 ]] && echo ' --erlang')$([[ $CHURN -gt 0 ]] && echo " --churn $CHURN")$([[ -n $NODE_ARGS ]] && echo " --node-args '$NODE_ARGS'")\` on $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores,"
-  echo "$(uname -r), flyrpc $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')."
+  echo "$(uname -r), flyrpc $REVISION."
   echo "Load average (1/5/15 min) before: $LOAD_BEFORE; after: $LOAD_AFTER."
   echo
   echo "Loopback, 8 regions, every node seeded with node 0 only. Convergence: from the"
