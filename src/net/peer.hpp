@@ -51,6 +51,7 @@
 #include "fly/detail/function_ref.hpp"
 #include "fly/detail/pending_call.hpp"
 #include "net/call_table.hpp"
+#include "net/peer_buffers.hpp"
 #include "wire/frames.hpp"
 #include "wire/handshake.hpp"
 
@@ -277,7 +278,7 @@ class Peer : public std::enable_shared_from_this<Peer> {
   /// back (`left_by_caller`: with frames in rbuf_ it did not handle).
   void on_readable(bool left_by_caller);
   /// The owner of the read side (strand or caller): one non-blocking recv(2)
-  /// into rbuf_'s free space (`room` bytes, grown to kReadChunk), counted.
+  /// into rbuf_'s free space (`room` bytes, at least read_chunk_), counted.
   /// Returns recv's result; errno is recv's when negative. TLS: receives
   /// into cin_ and opens the records into rbuf_; a failed session (or one
   /// that failed before) is -1 with errno EPROTO, its close_notify is 0
@@ -403,6 +404,13 @@ class Peer : public std::enable_shared_from_this<Peer> {
   /// side owner's, like rbuf_), and whether close_notify came.
   detail::Buffer cin_;
   bool tls_closed_ = false;
+  /// The free space the next read asks for (net/peer_buffers.hpp): doubles
+  /// from kFirstReadChunk to kReadChunk when a read fills what it had. The
+  /// read side owner's, like rbuf_.
+  std::size_t read_chunk_ = net::kFirstReadChunk;
+  void grow_read_chunk() noexcept {
+    if (read_chunk_ < net::kReadChunk) read_chunk_ *= 2;
+  }
 
   // Strand-only state.
   bool wait_armed_ = false;       // plaintext: an async_wait for readability is out

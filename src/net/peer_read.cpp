@@ -42,12 +42,13 @@ void Peer::do_read() {
 
 ssize_t Peer::recv_into_rbuf(std::size_t& room) {
   if (!tls_) {
-    char* at = rbuf_.prepare(net::kReadChunk);
+    char* at = rbuf_.prepare(read_chunk_);
     room = rbuf_.capacity() - rbuf_.size();
     const ssize_t n = ::recv(fd_, at, room, MSG_DONTWAIT);
     if (n > 0) {
       rbuf_.resize(rbuf_.size() + static_cast<std::size_t>(n));
       note_received(static_cast<std::size_t>(n));
+      if (static_cast<std::size_t>(n) == room) grow_read_chunk();
     }
     return n;  // errno as recv(2) left it when negative
   }
@@ -56,10 +57,11 @@ ssize_t Peer::recv_into_rbuf(std::size_t& room) {
     return -1;
   }
   if (tls_closed_) return 0;
-  char* at = cin_.prepare(net::kReadChunk);
+  char* at = cin_.prepare(read_chunk_);
   room = cin_.capacity() - cin_.size();
   const ssize_t n = ::recv(fd_, at, room, MSG_DONTWAIT);
   if (n <= 0) return n;
+  if (static_cast<std::size_t>(n) == room) grow_read_chunk();
   cin_.resize(cin_.size() + static_cast<std::size_t>(n));
   note_received(static_cast<std::size_t>(n));
   const TlsSession::Opened opened = tls_->open(cin_, rbuf_);
