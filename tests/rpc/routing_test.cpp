@@ -195,6 +195,15 @@ TEST_F(FakeRegion, ClosedConnectionsAreSkippedOrReported) {
   }
 }
 
+// The names of a candidate list, in its order (none for nullptr).
+std::vector<std::string> names(const fly::cluster::RouteIndex::Candidates* c) {
+  std::vector<std::string> out;
+  if (c) {
+    for (const Member* m : *c) out.push_back(m->name);
+  }
+  return out;
+}
+
 TEST(RouteIndex, ListsTheOtherExportersOfEachRegionAndFunction) {
   auto make = [](std::string name, std::string region, std::vector<std::string> fns,
                  bool self = false) {
@@ -212,13 +221,6 @@ TEST(RouteIndex, ListsTheOtherExportersOfEachRegionAndFunction) {
       make("hkg-1", "hkg", {"A", "B"}, /*self=*/true), make("lax-1", "lax", {"A", "B"}),
       make("lax-2", "lax", {"B"}), make("syd-1", "syd", {"A"}), make("syd-2", "syd", {})};
   fly::cluster::RouteIndex index(visible);
-  auto names = [](const fly::cluster::RouteIndex::Candidates* c) {
-    std::vector<std::string> out;
-    if (c) {
-      for (const Member* m : *c) out.push_back(m->name);
-    }
-    return out;
-  };
   EXPECT_EQ(names(index.find("lax", "A")), (std::vector<std::string>{"lax-1"}));
   EXPECT_EQ(names(index.find("lax", "B")), (std::vector<std::string>{"lax-1", "lax-2"}));
   EXPECT_EQ(names(index.find("syd", "A")), (std::vector<std::string>{"syd-1"}));
@@ -246,13 +248,6 @@ TEST(RouteIndex, MembersSharingAFunctionSetAreIndexedTogetherAndStaySortedByName
   std::vector<std::shared_ptr<const Member>> visible = {
       make("lax-1", shared), make("lax-2", only_b), make("lax-3", shared), make("lax-4", only_b)};
   fly::cluster::RouteIndex index(visible);
-  auto names = [](const fly::cluster::RouteIndex::Candidates* c) {
-    std::vector<std::string> out;
-    if (c) {
-      for (const Member* m : *c) out.push_back(m->name);
-    }
-    return out;
-  };
   EXPECT_EQ(names(index.find("lax", "A")), (std::vector<std::string>{"lax-1", "lax-3"}));
   EXPECT_EQ(names(index.find("lax", "B")),
             (std::vector<std::string>{"lax-1", "lax-2", "lax-3", "lax-4"}));
