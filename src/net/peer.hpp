@@ -320,22 +320,10 @@ class Peer : public std::enable_shared_from_this<Peer> {
   void tls_handshake_failed(const std::error_code& ec);
   /// The writer, with out_mutex_ held: takes what senders queued — into
   /// wbuf_, or with TLS into plain_out_ to be sealed (seal_taken).
-  void take_queued() noexcept {
-    if (tls_) {
-      out_.swap(plain_out_);
-      tls_output_waiting_ = false;
-    } else {
-      out_.swap(wbuf_);
-    }
-  }
-  /// The writer, with out_mutex_ held: nothing left to write.
-  bool nothing_queued() const noexcept { return out_.empty() && !tls_output_waiting_; }
+  void take_queued() noexcept { out_.swap(tls_ ? plain_out_ : wbuf_); }
   /// The writer, TLS: seals plain_out_ onto wbuf_. False if the session
   /// failed: the connection is then closed from the strand.
   bool seal_taken();
-  /// The read side, TLS: an open() made bytes for the other end; makes sure a
-  /// writer runs to send them.
-  void flush_tls_output();
   bool handle_frame(const wire::FrameView& frame);  // false: stop reading
   bool handle_handshake_frame(const wire::FrameView& frame);
   bool handle_reply(const wire::FrameView& frame);  // false: protocol error
@@ -430,9 +418,6 @@ class Peer : public std::enable_shared_from_this<Peer> {
   /// side; ownership passes with schedule_write() and ends when the writer
   /// finds nothing left and clears this flag under out_mutex_.
   bool writing_ = false;
-  /// TLS: the read side made bytes for the other end (TlsSession::has_output)
-  /// that the writer must send even if out_ is empty.
-  bool tls_output_waiting_ = false;
   bool out_closed_ = false;
   bool close_after_flush_ = false;
   std::string close_after_flush_reason_;

@@ -66,7 +66,6 @@ ssize_t Peer::recv_into_rbuf(std::size_t& room) {
   note_received(static_cast<std::size_t>(n));
   const TlsSession::Opened opened = tls_->open(cin_, rbuf_);
   if (cin_.empty()) cin_.shrink_if_above(net::kKeepBuffer);
-  if (tls_->has_output()) flush_tls_output();
   if (opened == TlsSession::Opened::failed) {
     errno = EPROTO;
     return -1;

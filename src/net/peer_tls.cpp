@@ -90,7 +90,7 @@ void Peer::tls_handshake_failed(const std::error_code& ec) {
 }
 
 bool Peer::seal_taken() {
-  if (plain_out_.empty() && !tls_->has_output()) return true;
+  if (plain_out_.empty()) return true;
   const bool sealed = tls_->seal(plain_out_.view(), wbuf_);
   plain_out_.clear();
   plain_out_.shrink_if_above(net::kKeepBuffer);
@@ -100,16 +100,6 @@ bool Peer::seal_taken() {
   wbuf_.clear();
   asio::post(strand_, [self = shared_from_this()] { self->io_failed(false, self->tls_->error()); });
   return false;
-}
-
-void Peer::flush_tls_output() {
-  // From the strand, not here: a leading caller holds fd_mutex_, which a
-  // writer's send takes again. Rare (a KeyUpdate), so the hop costs nothing.
-  // Under out_mutex_ (send's fill): a writer running now sees the flag when
-  // it looks for more, or the strand becomes the writer.
-  asio::post(strand_, [self = shared_from_this()] {
-    self->send([&](detail::Buffer&) { self->tls_output_waiting_ = true; });
-  });
 }
 
 }  // namespace fly::net

@@ -33,7 +33,7 @@ void Peer::write_as_sender() {
   }
   if (wbuf_.empty()) {
     std::lock_guard lock(out_mutex_);
-    if (nothing_queued() && !close_after_flush_) {
+    if (out_.empty() && !close_after_flush_) {
       writing_ = false;
       return;
     }
@@ -66,7 +66,7 @@ void Peer::do_write() {
   if (!wbuf_.empty() && closed_) wbuf_.clear();
   if (wbuf_.empty()) {
     std::unique_lock lock(out_mutex_);
-    if (nothing_queued() || closed_) {
+    if (out_.empty() || closed_) {
       writing_ = false;
       if (close_after_flush_ && !closed_) {
         asio::post(strand_, [self = shared_from_this()] {

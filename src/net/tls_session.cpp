@@ -26,7 +26,6 @@ struct TlsSessionBio {
     } else {
       // Made while opening: sent by the next seal() (tls_session.hpp).
       s.pending_.write(data, size);
-      s.has_output_.store(true, std::memory_order_release);
     }
     *written = size;
     return 1;
@@ -149,7 +148,6 @@ bool TlsSession::seal(std::span<const char> plain, detail::Buffer& out) {
   if (!pending_.empty()) {
     out.write(pending_.data(), pending_.size());
     pending_.clear();
-    has_output_.store(false, std::memory_order_relaxed);
   }
   if (plain.empty()) return true;
   ERR_clear_error();

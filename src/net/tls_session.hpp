@@ -47,9 +47,9 @@ class TlsSession {
   /// before it returned done. Costs one SSL_do_handshake.
   Progress handshake(detail::Buffer& in, detail::Buffer& out);
 
-  /// Encrypts `plain` into records appended to `out`, after any bytes the
-  /// read side made for the other end meanwhile (has_output()). False once
-  /// the session has failed (error()). Any thread; takes the mutex.
+  /// Encrypts `plain` into records appended to `out`, after any bytes an
+  /// open() made for the other end meanwhile (see pending_). False once the
+  /// session has failed (error()). Any thread; takes the mutex.
   bool seal(std::span<const char> plain, detail::Buffer& out);
 
   enum class Opened {
@@ -61,13 +61,6 @@ class TlsSession {
   /// leaves `in` empty (the start of a record not yet whole waits inside
   /// OpenSSL for the rest). Any thread; takes the mutex.
   Opened open(detail::Buffer& in, detail::Buffer& plain);
-
-  /// open() made bytes for the other end: the next seal() sends them first,
-  /// so the reader must see that a writer runs. Any thread. (OpenSSL 3
-  /// answers a KeyUpdate with the next write instead and writes nothing else
-  /// while reading but the alert of a failure; this keeps the session
-  /// correct whatever OpenSSL writes from SSL_read.)
-  bool has_output() const noexcept { return has_output_.load(std::memory_order_acquire); }
 
   /// The first failure, in asio's SSL error category (an OpenSSL error code)
   /// as asio::ssl::stream reported them, so describe_tls_error() applies.
@@ -92,8 +85,11 @@ class TlsSession {
   std::size_t in_size_ = 0;
   std::size_t in_used_ = 0;
   detail::Buffer* out_ = nullptr;
+  /// What OpenSSL wrote while opening, sent ahead of the next seal(). OpenSSL
+  /// 3 writes nothing there but the alert of a failure (after which nothing
+  /// is sealed) and answers a KeyUpdate with its next write, so no writer is
+  /// woken for it: a connection seals at least a PING per heartbeat interval.
   detail::Buffer pending_;
-  std::atomic<bool> has_output_{false};
   std::atomic<bool> failed_{false};
   std::error_code error_;
 };
