@@ -20,6 +20,12 @@
 # each killed node go down and come back, each restarted node lists the N-1
 # others — and count flaps: a down event, on an untouched node, for a node
 # that was not killed.
+# With --lazy, the nodes run with --lazy-connections (docs/SCALING.md): each
+# connects to the seed only and learns the others by its gossip, so
+# convergence is the hub's — the seed lists the N-1 others and every node has
+# the seed up (each node's own directory of the others is what
+# tests/cluster/lazy_connections_test.cpp checks) — and the per-node table
+# check and --churn do not apply (skipped).
 # With --erlang, the same for N BEAM nodes (erl -sname on loopback, each
 # net_adm:ping-ing one seed; distribution's default full mesh).
 #
@@ -27,7 +33,7 @@
 #                       [--bin build/bin/flyrpc] [--timeout-s S] [--no-verify]
 #                       [--no-flyrpc]   (only the Erlang rows)
 #                       [--keep-logs DIR] (each node's stdout/stderr, copied there)
-#                       [--churn K] [--node-args "ARGS"] (extra flags for every
+#                       [--lazy] [--churn K] [--node-args "ARGS"] (extra flags for every
 #                       `flyrpc node`, e.g. "--heartbeat-ms 1000")
 # Everything it starts is killed on exit (trap). Loopback only.
 set -euo pipefail
@@ -40,6 +46,7 @@ FLYRPC=1
 KEEP_LOGS=""
 TIMEOUT_S=120
 CHURN=0
+LAZY=0
 NODE_ARGS=""
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
@@ -58,10 +65,11 @@ while [[ $# -gt 0 ]]; do
     --no-flyrpc) FLYRPC=0; shift ;;
     --keep-logs) KEEP_LOGS="${2:?}"; shift 2 ;;
     --churn) CHURN="${2:?}"; shift 2 ;;
+    --lazy) LAZY=1; shift ;;
     --node-args) NODE_ARGS="${2?}"; shift 2 ;;
     --out) OUT="${2:?}"; shift 2 ;;
     --bin) BIN="${2:?}"; shift 2 ;;
-    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
@@ -142,6 +150,7 @@ start_node() {
   [[ -n "$seed" ]] && args+=(--seeds "$seed")
   # shellcheck disable=SC2206
   [[ -n "$NODE_ARGS" ]] && args+=($NODE_ARGS)
+  [[ $LAZY == 1 ]] && args+=(--lazy-connections)
   FLY_RPC_COOKIE=scale-bench "$BIN" "${args[@]}" >"$log" 2>"$WORK/n$i.err" &
   PIDS+=($!)
   NODE_PIDS[i]=$!
@@ -169,6 +178,15 @@ converged_count() {
     $1 == "down" { delete up[$2] }
     function finish(  k, c) { c = 0; for (k in up) c++; if (c >= want) ok++ }
     END { finish(); print ok + 0 }' "$WORK"/n*.log
+}
+
+# Lazy connections: 1 when the seed (node 0) lists the n-1 others and every
+# other node has the seed up, else 0 (printed as n or 0, like converged_count).
+hub_converged() {
+  local n=$1 seed_ups others
+  seed_ups=$(awk '$1 == "up" { up[$2] = 1 } $1 == "down" { delete up[$2] } END { c = 0; for (k in up) c++; print c }' "$WORK/n0.log")
+  others=$(grep -l '^up s0 ' "$WORK"/n*.log 2>/dev/null | wc -l)
+  if [[ $seed_ups -ge $((n - 1)) && $others -ge $((n - 1)) ]]; then echo "$n"; else echo 0; fi
 }
 
 # Churn: kill -9 CHURN random nodes (not node 0) and restart them at once
@@ -249,7 +267,7 @@ run_flyrpc() {
   for ((i = 1; i < n; i++)); do ports+=("$(port_of "$i")"); done
   local deadline=$((t_last + TIMEOUT_S * 1000)) ok=0 t_conv=""
   while :; do
-    ok=$(converged_count "$n")
+    if [[ $LAZY == 1 ]]; then ok=$(hub_converged "$n"); else ok=$(converged_count "$n"); fi
     if [[ $ok -ge $n ]]; then t_conv=$(($(now_ms) - t_last)); break; fi
     if [[ $(now_ms) -ge $deadline ]]; then break; fi
     sleep 0.05
@@ -273,7 +291,8 @@ run_flyrpc() {
   echo "   connections $conns (full mesh $((n * (n - 1) / 2))), idle CPU median ${cpu_med}% max ${cpu_max}% (sum ${cpu_sum}%), RSS median ${rss_med} KiB max ${rss_max} KiB (private median ${anon_med} KiB)" >&2
 
   local verified="skipped"
-  if [[ $VERIFY == 1 ]]; then
+  [[ $LAZY == 1 ]] && verified="— (lazy)"
+  if [[ $VERIFY == 1 && $LAZY == 0 ]]; then
     # Each node's own table, through its Fly.nodes built-in (one hidden
     # client at a time, so the check itself does not load the cluster).
     local good=0 rows
@@ -285,11 +304,11 @@ run_flyrpc() {
     verified="$good/$n"
     echo "   flyrpc nodes: $verified nodes list all $n" >&2
   fi
-  if [[ $CHURN -gt 0 ]]; then
+  if [[ $CHURN -gt 0 && $LAZY == 0 ]]; then
     run_churn "$n"
     CHURN_ROWS+=("$CHURN_RESULT")
   fi
-  RESULT_ROWS+=("| flyrpc | $n | $conv | ${conv_cpu} s | $verified | $conns / $((n * (n - 1) / 2)) | $(printf '%.3f' "$cpu_med") % | $(printf '%.3f' "$cpu_max") % | ${cpu_sum} % | $(mib "$rss_med") MiB | $(mib "$rss_max") MiB | $(mib "$anon_med") MiB |")
+  RESULT_ROWS+=("| flyrpc$([[ $LAZY == 1 ]] && echo ' (lazy)') | $n | $conv | ${conv_cpu} s | $verified | $conns / $((n * (n - 1) / 2)) | $(printf '%.3f' "$cpu_med") % | $(printf '%.3f' "$cpu_max") % | ${cpu_sum} % | $(mib "$rss_med") MiB | $(mib "$rss_max") MiB | $(mib "$anon_med") MiB |")
   for p in "${NODE_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${NODE_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   PIDS=()
@@ -367,7 +386,7 @@ REVISION=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')
 {
   echo "# Scale: N nodes on one machine"
   echo
-  echo "Written by \`bench/scale.sh -n $SIZES$([[ $ERLANG == 1 ]] && echo ' --erlang')$([[ $CHURN -gt 0 ]] && echo " --churn $CHURN")$([[ -n $NODE_ARGS ]] && echo " --node-args '$NODE_ARGS'")\` on $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores,"
+  echo "Written by \`bench/scale.sh -n $SIZES$([[ $ERLANG == 1 ]] && echo ' --erlang')$([[ $LAZY == 1 ]] && echo ' --lazy')$([[ $CHURN -gt 0 ]] && echo " --churn $CHURN")$([[ -n $NODE_ARGS ]] && echo " --node-args '$NODE_ARGS'")\` on $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores,"
   echo "$(uname -r), flyrpc $REVISION."
   echo "Load average (1/5/15 min) before: $LOAD_BEFORE; after: $LOAD_AFTER."
   echo
@@ -375,6 +394,11 @@ REVISION=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')
   echo "last process start until every node's own membership lists all others; \"CPU to"
   echo "converge\": the CPU time all nodes used from their start until then."
   echo "Verified: nodes whose table, asked with \`flyrpc nodes --seeds <node>\`, lists all N."
+  if [[ $LAZY == 1 ]]; then
+    echo "Lazy connections (--lazy): each node connects to the seed only; convergence is the"
+    echo "seed listing all others and every node having the seed up (each node learns the"
+    echo "others from the seed's gossip); no per-node table check, no churn."
+  fi
   echo "Idle CPU over ${IDLE_S} s with nothing to do, % of one core (thread run time from"
   echo "schedstat); \"sum\" is the whole cluster. Heartbeat: ${NODE_ARGS:-the defaults (2 s, timeout 4.5 s)}."
   echo "RSS: resident set; \"private\": its RssAnon part (heap, stacks), the rest being the"

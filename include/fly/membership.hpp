@@ -16,6 +16,9 @@ struct NodeInfo {
   std::string address;  ///< "host:port" it listens on ("" for a hidden node)
   bool hidden = false;
   std::vector<std::string> functions;  ///< what it exports, sorted
+  /// False for a node known by gossip only (NodeOptions::lazy_connections):
+  /// not connected now, its functions not known (empty) until a call connects.
+  bool connected = true;
 };
 
 /// Node up / node down, delivered to subscribers.

@@ -139,9 +139,10 @@ class Node {
 
   /// Regions with at least one visible node, this node's included (sorted).
   std::vector<std::string> regions() const;
-  /// Visible nodes, this one included (sorted by name).
+  /// Visible nodes, this one included (sorted by name). With lazy
+  /// connections, also those known by gossip only (NodeInfo::connected false).
   std::vector<NodeInfo> nodes() const;
-  /// Visible nodes of one region (this one included if it is there).
+  /// Visible nodes of one region (this one included if it is there), as nodes().
   std::vector<NodeInfo> region_nodes(std::string_view region) const;
   /// Why the last dial or handshake failed ("" if none): e.g.
   /// "127.0.0.1:4370: refused by 127.0.0.1:4370: bad_cookie". For tools that
@@ -242,11 +243,15 @@ class Node {
   /// The node a call to `function` in `region` goes to: this node when it is
   /// in `region` and exports `function`, else one chosen per `prefer`
   /// (src/cluster/route_choice.hpp), its connection pinned in Route::keep.
+  /// With lazy connections, a region with no connected node that exports
+  /// `function` is connected to first (bounded by the call's timeout).
   detail::Route route_region(std::string_view region, std::string_view function,
-                             Prefer prefer) const;
-  detail::Route route_node(std::string_view node, std::string_view function) const;
+                             const CallOptions& options) const;
+  detail::Route route_node(std::string_view node, std::string_view function,
+                           const CallOptions& options) const;
   /// Routes to every visible node of `region` ("" = all), no function filter.
-  std::vector<detail::Route> members_of(std::string_view region) const;
+  std::vector<detail::Route> members_of(std::string_view region, const CallOptions& options) const;
+
   std::chrono::milliseconds effective_timeout(const CallOptions& options) const noexcept;
   /// Caller-side telemetry. record_call_start counts the call in flight,
   /// emits call_start and returns the start time; exactly one

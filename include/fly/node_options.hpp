@@ -105,6 +105,25 @@ struct NodeOptions {
   /// length. Over it: BadArguments (caller) or RemoteError "fly::FrameTooLarge"
   /// (result), both giving the sizes. Default 16 MiB.
   std::size_t max_frame_size = kDefaultMaxFrameSize;
+  /// Lazy connections (docs/SCALING.md), for clusters past ~150 nodes: this
+  /// node keeps connections to its seeds (with DNS discovery: to the three
+  /// lowest addresses of the answer) and learns every other node by their
+  /// gossip without connecting to it. The first call to a region (or node)
+  /// with no connected node that exports the function connects to the known
+  /// nodes there first and waits for one, bounded by the call's timeout (the
+  /// call then has its own timeout); async calls wait in their initiating
+  /// call. A connection made that way is closed after
+  /// idle_connection_timeout without calls (GOODBYE "idle": the other end
+  /// keeps knowing this node); its node is then down for subscribers, with
+  /// that reason. regions() lists regions known only by gossip; nodes() and
+  /// region_nodes() list connected nodes only. Every node of a cluster should
+  /// agree: a full-mesh node dials every node it hears of. Default false
+  /// (FLY_RPC_LAZY_CONNECTIONS=1 turns it on).
+  bool lazy_connections = false;
+  /// With lazy_connections: close a connection this node made for calls
+  /// after this long without a call in either direction (checked four times
+  /// per period). Default 60 s.
+  std::chrono::milliseconds idle_connection_timeout{60000};
   /// Connections allowed to be mid-handshake at once; more are refused. Default 64.
   std::size_t max_pending_handshakes = 64;
   /// Default timeout of a call. Default 5 s (as Fly RPC).

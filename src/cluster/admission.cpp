@@ -182,6 +182,11 @@ void Cluster::on_closed(const std::shared_ptr<net::Peer>& peer, const net::Close
   for (const auto& address : again) {
     auto t = targets_.find(address);
     if (t == targets_.end()) continue;
+    if (settings_.lazy && !t->second.permanent) {
+      // Lazy connections: redialled by the next call that needs it.
+      drop_on_demand(address, false);
+      continue;
+    }
     if (link.said_goodbye && !t->second.permanent) {
       t->second.timer->cancel();
       targets_.erase(t);

@@ -31,6 +31,7 @@ Cluster::Cluster(asio::io_context& io, ClusterSettings settings, FunctionRegistr
       acceptor_(accept_strand_),
       resolver_(io),
       events_strand_(asio::make_strand(io)),
+      idle_timer_(io),
       accept_retry_(accept_strand_),
       view_(std::make_shared<const ClusterView>()) {
   settings_.peer.heartbeat = &heartbeat_;
@@ -44,7 +45,14 @@ std::shared_ptr<net::Peer> Cluster::make_peer(asio::ip::tcp::socket socket,
   ps.hello = hello_for(socket);
   auto peer =
       std::make_shared<net::Peer>(std::move(socket), std::move(ps), *this, calls_, dialed_address);
-  links_.try_emplace(peer->id());
+  Link& link = links_[peer->id()];
+  if (!dialed_address.empty()) {
+    auto t = targets_.find(dialed_address);
+    if (t != targets_.end() && t->second.on_demand && !t->second.permanent) {
+      link.on_demand = true;
+      link.quiet_since = std::chrono::steady_clock::now();
+    }
+  }
   return peer;
 }
 
@@ -103,6 +111,8 @@ void Cluster::leave_locked(const std::string& goodbye) {
   leaving_ = true;
   std::vector<std::shared_ptr<net::Peer>> peers;
   for (auto& [address, t] : targets_) t.timer->cancel();
+  idle_timer_.cancel();
+  changed_.notify_all();  // connect_on_demand waiters: leaving ends their wait
   for (const auto& [name, e] : members_) peers.push_back(e.peer);
   for (const auto& [id, p] : pending_) peers.push_back(p);
   asio::post(accept_strand_, [this] {

@@ -55,6 +55,12 @@ struct ClusterSettings {
   std::chrono::milliseconds reconnect_min{100};
   std::chrono::milliseconds reconnect_max{5000};
   std::size_t max_pending_handshakes = 64;
+  /// Lazy connections (NodeOptions::lazy_connections; lazy.cpp): members
+  /// gossiped to this node are remembered (`known_`), not dialled; a call
+  /// dials them (connect_on_demand), and a connection dialled that way is
+  /// closed after `idle_close` without calls. Seeds are dialled and kept.
+  bool lazy = false;
+  std::chrono::milliseconds idle_close{60000};
   /// What every connection, accepted and dialled, gets: cookie, frame limit,
   /// heartbeat and handshake timing, TLS (null: plaintext), and `metrics`,
   /// where membership, refusals, reconnects and connection bytes are counted
@@ -98,6 +104,16 @@ class Cluster final : public net::PeerEvents {
   bool wait_until(const std::function<bool(const ClusterView&)>& ready,
                   std::chrono::milliseconds timeout);
 
+  /// Lazy connections: dials the members this node knows of by gossip and is
+  /// not connected to — those of `region`, or the one named `node` (when not
+  /// empty), or every one (both empty) — and waits until `ready(view)` holds,
+  /// every one of those dials ended (up or failed), or `deadline`. Returns
+  /// ready(view) at the end; false at once if there was nothing to dial
+  /// (full mesh: always). Blocks the caller; not on an I/O thread.
+  bool connect_on_demand(std::string_view region, std::string_view node,
+                         const std::function<bool(const ClusterView&)>& ready,
+                         std::chrono::steady_clock::time_point deadline);
+
   /// The last reason a dial or handshake failed ("" if none): for tools that
   /// must say why they could not join.
   std::string last_join_error() const;
@@ -115,6 +131,9 @@ class Cluster final : public net::PeerEvents {
     std::string name;        ///< learned at authentication
     unsigned attempts = 0;
     bool in_progress = false;
+    /// Lazy connections: dialled for a call (connect_on_demand), so closed
+    /// when idle, and not redialled when it fails or closes.
+    bool on_demand = false;
     std::unique_ptr<asio::steady_timer> timer;
   };
 
@@ -216,6 +235,11 @@ class Cluster final : public net::PeerEvents {
     bool announced = false;     ///< their ANNOUNCE arrived
     bool refused = false;       ///< we refused it: ignore whatever else it sends
     std::shared_ptr<const FunctionSet> functions;  ///< from their last ANNOUNCE
+    // Lazy connections (lazy.cpp): a connection this node dialled on demand
+    // is closed after idle_close without calls in either direction.
+    bool on_demand = false;
+    std::uint64_t seen_activity = 0;  ///< Peer::call_activity() at the last idle check
+    std::chrono::steady_clock::time_point quiet_since{};
   };
   /// Locked. The record of a connection not yet closed, else null.
   Link* link_of(const net::Peer& peer) {
@@ -236,6 +260,24 @@ class Cluster final : public net::PeerEvents {
   };
   std::map<std::string, Entry, std::less<>> members_;
   std::map<std::string, DialTarget, std::less<>> targets_;
+  /// Lazy connections: members gossiped to this node (PEERS) or once
+  /// connected, by name, whether connected now or not — what
+  /// connect_on_demand dials. Out when their dial fails or they say GOODBYE
+  /// (other than for idleness). At most kMaxKnown.
+  std::map<std::string, std::shared_ptr<const Member>, std::less<>> known_;
+  static constexpr std::size_t kMaxKnown = 65536;
+  detail::LogLimiter known_full_log_;
+  /// Locked. Lazy connections: remembers a gossiped member.
+  void remember(const std::string& name, const std::string& region, const std::string& address);
+  /// Locked. Lazy connections: an on-demand dial to `address` failed or its
+  /// connection closed: no redial, and a failed dial forgets the member.
+  void drop_on_demand(const std::string& address, bool forget);
+  /// Lazy connections: the idle check, every idle_close / 4 while a
+  /// connection dialled on demand is up; closes those idle for idle_close.
+  void arm_idle_check();  // locked
+  void idle_check();      // unlocked
+  asio::steady_timer idle_timer_;
+  bool idle_armed_ = false;  // mutex_
   /// Listen addresses that PEERS frames named while they were not members:
   /// a node that comes up after we heard of it by gossip was gossiped to the
   /// other members by the same sender, so we do not gossip it again (one

@@ -5,7 +5,7 @@
 namespace fly::cluster {
 
 NodeInfo info_of(const Member& m) {
-  NodeInfo info{m.name, m.region, m.address, m.hidden, {}};
+  NodeInfo info{m.name, m.region, m.address, m.hidden, {}, !m.peer.expired() || m.is_self};
   if (m.functions) {
     info.functions.assign(m.functions->begin(), m.functions->end());
     std::sort(info.functions.begin(), info.functions.end());

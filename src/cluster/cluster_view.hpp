@@ -2,6 +2,7 @@
 // membership change and read lock-free by every call (SnapshotCell).
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <string>
@@ -56,17 +57,29 @@ struct ClusterView {
   /// (region, function) -> the other visible members exporting it: what
   /// rpc_region reads on every call (Node::route_region). Points into `visible`.
   RouteIndex routes;
+  /// Lazy connections: members known by gossip and not connected (no
+  /// connection, no functions), sorted by name, and by region; empty in a
+  /// full mesh. Their regions are in regions(); a call there connects first
+  /// (Cluster::connect_on_demand).
+  std::vector<std::shared_ptr<const Member>> unconnected;
+  std::map<std::string, std::vector<const Member*>, std::less<>> unconnected_by_region;
 
   const Member* find_connected(std::string_view name) const {
     auto it = connected.find(name);
     return it == connected.end() ? nullptr : it->second.get();
   }
   bool has_region(std::string_view region) const {
-    return by_region.find(region) != by_region.end();
+    return by_region.find(region) != by_region.end() ||
+           unconnected_by_region.find(region) != unconnected_by_region.end();
   }
+  /// Regions with a visible member, connected or (lazy connections) not; sorted.
   std::vector<std::string> regions() const {
     std::vector<std::string> out;
     for (const auto& [region, members] : by_region) out.push_back(region);
+    for (const auto& [region, members] : unconnected_by_region) {
+      if (by_region.find(region) == by_region.end()) out.push_back(region);
+    }
+    std::sort(out.begin(), out.end());
     return out;
   }
 };

@@ -114,6 +114,12 @@ void Cluster::dial_failed(const std::string& address, const std::string& why) {
   DialTarget& t = it->second;
   t.in_progress = false;
   last_join_error_ = address + ": " + why;
+  if (settings_.lazy && !t.permanent) {
+    // Lazy connections: a member we cannot reach is forgotten, not retried.
+    fly::log::get().info("flyrpc: dialling {} failed ({}); forgetting it", address, why);
+    drop_on_demand(address, true);
+    return;
+  }
   if (t.attempts == 0 || t.attempts % kLogEveryNthDialFailure == 0) {
     fly::log::get().info("flyrpc: dialling {} failed ({}); retrying with back-off", address, why);
   }

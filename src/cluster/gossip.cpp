@@ -3,6 +3,7 @@
 // PEERS (addresses to dial for a full mesh) and GOODBYE (a node leaving).
 #include "base/log.hpp"
 #include "cluster/cluster.hpp"
+#include "wire/frames.hpp"
 #include "wire/handshake.hpp"
 
 namespace fly::cluster {
@@ -64,6 +65,7 @@ void Cluster::on_control_frame(const std::shared_ptr<net::Peer>& peer,
       std::vector<wire::PeerInfo> peers;
       if (!wire::decode_peers(frame.payload, peers, error)) break;
       std::lock_guard lock(mutex_);
+      bool remembered = false;
       for (const auto& p : peers) {
         if (p.address.empty() || replaced_) continue;
         // A name we know at another address may be another process with that
@@ -75,6 +77,12 @@ void Cluster::on_control_frame(const std::shared_ptr<net::Peer>& peer,
         if (m != members_.end() && m->second.member->address == p.address) continue;
         if (heard_of_.size() >= kMaxHeardOf) heard_of_.clear();
         heard_of_.insert(p.address);
+        if (settings_.lazy && m == members_.end()) {
+          // Lazy connections: known, dialled by the first call that needs it.
+          remember(p.name, p.region, p.address);
+          remembered = true;
+          continue;
+        }
         if (m == members_.end() && !p.name.empty() && p.name < settings_.name &&
             !settings_.hidden) {
           // Both ends of a pair hear of each other by gossip (a newcomer gets
@@ -107,6 +115,7 @@ void Cluster::on_control_frame(const std::shared_ptr<net::Peer>& peer,
         }
         dial(p.address, false);
       }
+      if (remembered) publish();  // regions known only by gossip are in the table
       return;
     }
     case wire::FrameType::goodbye: {
@@ -119,6 +128,8 @@ void Cluster::on_control_frame(const std::shared_ptr<net::Peer>& peer,
         if (it != members_.end() && it->second.peer == peer) {
           member_down(it->first, "goodbye" + (reason.empty() ? "" : " (" + reason + ")"));
         }
+        // A lazy connection closed for idleness: the node is still a member.
+        if (reason != wire::kIdleGoodbye && known_.erase(peer->peer_hello().name) != 0) publish();
       }
       peer->close("node left (goodbye)", Errc::node_down);
       return;

@@ -52,6 +52,7 @@ void Cluster::maybe_up(const std::shared_ptr<net::Peer>& peer) {
   m->functions = link->functions;
   members_[h.name] = Entry{m, peer};
   pending_.erase(peer->id());
+  if (link->on_demand) arm_idle_check();
   publish();
   fly::log::get().info("flyrpc: node up: {} ({}{}) at {}", m->name, m->region,
                        m->hidden ? ", hidden" : "", peer->remote_address());
@@ -81,6 +82,9 @@ void Cluster::member_down(const std::string& name, const std::string& reason) {
   if (it == members_.end()) return;
   auto m = it->second.member;
   members_.erase(it);
+  // Lazy connections: a member whose connection ended is still known (a
+  // later call redials it; if it is gone, that dial fails and forgets it).
+  if (settings_.lazy && !m->hidden) remember(m->name, m->region, m->address);
   publish();
   fly::log::get().info("flyrpc: node down: {} ({}): {}", m->name, m->region, reason);
   emit({MembershipEvent::Kind::down, info_of(*m), reason});
@@ -122,6 +126,11 @@ void Cluster::publish() {
   }
   if (self) view->visible.push_back(std::move(self));
   for (const auto& m : view->visible) view->by_region[m->region].push_back(m.get());
+  for (const auto& [name, known] : known_) {
+    if (members_.count(name) != 0) continue;
+    view->unconnected.push_back(known);
+    view->unconnected_by_region[known->region].push_back(known.get());
+  }
   view->routes = RouteIndex(view->visible);
   if (settings_.peer.metrics) {
     std::map<std::string, std::size_t> per_region;

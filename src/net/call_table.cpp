@@ -20,6 +20,7 @@ bool CallTable::add(detail::PendingCall& call) {
   ++slot.generation;
   slot.call = &call;
   in_flight_.fetch_add(1, std::memory_order_relaxed);
+  added_.store(added_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   call.request_id = (static_cast<std::uint64_t>(slot.generation) << 32) | index;
   return true;
 }

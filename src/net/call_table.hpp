@@ -38,6 +38,9 @@ class CallTable {
   std::vector<detail::PendingCall*> close();
   /// Calls in flight (a snapshot, read without the lock).
   std::size_t size() const noexcept { return in_flight_.load(std::memory_order_relaxed); }
+  /// Calls ever added (a snapshot, read without the lock): whether calls went
+  /// out since the last look (the idle check of lazy connections).
+  std::uint64_t added() const noexcept { return added_.load(std::memory_order_relaxed); }
 
  private:
   detail::PendingCall* take_if(std::uint64_t id, bool any_thread_only, bool& io_thread_only);
@@ -50,6 +53,7 @@ class CallTable {
   std::vector<Slot> slots_;
   std::vector<std::uint32_t> free_;
   std::atomic<std::size_t> in_flight_{0};  // written under mutex_
+  std::atomic<std::uint64_t> added_{0};    // written under mutex_: a plain store, no locked add
   bool closed_ = false;
 };
 

@@ -98,6 +98,9 @@ class CallHandler {
   /// once, on the strand, after the last on_call/on_cancel for `peer`.
   virtual void on_connection_closed(const std::shared_ptr<net::Peer>& peer,
                                     const std::string& reason) = 0;
+  /// Whether a call `peer` brought is queued or running here. Any thread;
+  /// not on the call path (the idle check of lazy connections).
+  virtual bool serving(const net::Peer& /*peer*/) const { return false; }
 };
 
 struct PeerSettings {
@@ -252,6 +255,13 @@ class Peer : public std::enable_shared_from_this<Peer> {
   /// Bytes read on this connection so far (whether the peer ever spoke).
   std::uint64_t bytes_received() const noexcept {
     return bytes_received_.load(std::memory_order_relaxed);
+  }
+
+  /// Calls sent plus calls received on this connection so far: whether it
+  /// carried calls since the last look (the idle check of lazy connections;
+  /// heartbeats and gossip do not count). Any thread.
+  std::uint64_t call_activity() const noexcept {
+    return calls_.added() + calls_received_.load(std::memory_order_relaxed);
   }
 
  private:
@@ -428,6 +438,9 @@ class Peer : public std::enable_shared_from_this<Peer> {
   std::atomic<Clock::rep> last_recv_{0};
   std::atomic<std::uint32_t> srtt_us_{0};
   std::atomic<std::uint64_t> bytes_received_{0};
+  /// CALL frames received. Written by the owner of the read side only (one
+  /// thread at a time): a plain store, no locked add.
+  std::atomic<std::uint64_t> calls_received_{0};
 };
 
 }  // namespace fly::net

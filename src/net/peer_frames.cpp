@@ -113,6 +113,8 @@ bool Peer::handle_frame(const wire::FrameView& frame) {
         protocol_error(error);
         return false;
       }
+      calls_received_.store(calls_received_.load(std::memory_order_relaxed) + 1,
+                            std::memory_order_relaxed);
       call_handler_.on_call(shared_from_this(), call);
       return !closed_;
     }

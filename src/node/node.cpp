@@ -39,6 +39,10 @@ static_assert(kDefaultMaxFrameSize == wire::kDefaultMaxFrameSize);
 
 // The one place NodeOptions becomes the lower layers' settings: the cluster's,
 // and in them every connection's (net::PeerSettings).
+// Lazy connections with DNS discovery: the addresses of an answer every node
+// dials (and keeps), the lowest ones, so that all nodes pick the same hubs.
+constexpr std::size_t kLazyDnsHubs = 3;
+
 cluster::ClusterSettings cluster_settings(const NodeOptions& o) {
   cluster::ClusterSettings s;
   s.name = o.name;
@@ -50,6 +54,8 @@ cluster::ClusterSettings cluster_settings(const NodeOptions& o) {
   s.reconnect_min = o.reconnect_min;
   s.reconnect_max = o.reconnect_max;
   s.max_pending_handshakes = o.max_pending_handshakes;
+  s.lazy = o.lazy_connections;
+  s.idle_close = o.idle_connection_timeout;
   s.peer.cookie = o.cookie;
   s.peer.max_frame_size = o.max_frame_size;
   s.peer.heartbeat_interval = o.heartbeat_interval;
@@ -198,10 +204,17 @@ void Node::start() {
     const std::uint16_t port = c.options.port;
     cluster::Cluster* cl = c.cluster.get();
     std::atomic<bool>* answered = &c.dns_answered;
+    const bool lazy = c.options.lazy_connections;
     c.dns = std::make_unique<discovery::DnsPoller>(
         c.io.get_executor(), std::move(dns),
-        [cl, port, answered](const std::vector<asio::ip::address>& addresses) {
+        [cl, port, answered, lazy](std::vector<asio::ip::address> addresses) {
           answered->store(true);
+          if (lazy && addresses.size() > kLazyDnsHubs) {
+            // Lazy connections: every node dials the same few (the lowest
+            // addresses), which gossip the rest; no full mesh at start.
+            std::partial_sort(addresses.begin(), addresses.begin() + kLazyDnsHubs, addresses.end());
+            addresses.resize(kLazyDnsHubs);
+          }
           // Only ever adds: a name missing from one answer is not a dead node.
           for (const auto& a : addresses) {
             cl->add_seed(detail::join_host_port(a.to_string(), port));

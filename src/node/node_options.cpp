@@ -97,6 +97,9 @@ NodeOptions NodeOptions::from_env() {
   if (const char* server = env("FLY_RPC_DNS_SERVER")) {
     o.dns_server = discovery::parse_dns_server("FLY_RPC_DNS_SERVER", server).to_string();
   }
+  if (const char* lazy = env("FLY_RPC_LAZY_CONNECTIONS")) {
+    o.lazy_connections = parse_switch("FLY_RPC_LAZY_CONNECTIONS", lazy);
+  }
   if (const char* verbose = env("FLY_RPC_VERBOSE")) {
     o.verbose_logging = parse_switch("FLY_RPC_VERBOSE", verbose);
   }
@@ -144,6 +147,11 @@ void resolve_options(NodeOptions& o) {
   if (o.max_frame_size < 64 * 1024 || o.max_frame_size > (1u << 30)) {
     throw ConfigError("max frame size", std::to_string(o.max_frame_size),
                       "must be between 64 KiB and 1 GiB");
+  }
+  if (o.idle_connection_timeout.count() <= 0) {
+    throw ConfigError("idle connection timeout",
+                      std::to_string(o.idle_connection_timeout.count()) + " ms",
+                      "must be positive");
   }
   if (o.call_timeout.count() <= 0) {
     throw ConfigError("call timeout", std::to_string(o.call_timeout.count()), "must be positive");

@@ -39,13 +39,26 @@ detail::Route pinned_route(std::shared_ptr<net::Peer> peer) {
   return {nullptr, raw, std::move(peer), raw->peer_hello().name, raw->peer_hello().region};
 }
 
+// Lazy connections: connects to the known, unconnected nodes of `region`, or
+// the one named `node` ("" and "": every one) until `ready(view)` holds or the
+// call's timeout passes (the call then gets its own timeout: the first call
+// to a region not yet connected can take up to twice its timeout). False at
+// once in a full mesh. Blocks the caller.
+bool connect_on_demand(const detail::NodeCore& c, std::chrono::milliseconds timeout,
+                       std::string_view region, std::string_view node,
+                       const std::function<bool(const cluster::ClusterView&)>& ready) {
+  if (!c.options.lazy_connections) return false;
+  return c.cluster->connect_on_demand(region, node, ready,
+                                      std::chrono::steady_clock::now() + timeout);
+}
+
 }  // namespace
 
 // The per-call cost (bench/micro BM_RegionLookup): one snapshot read, one
 // probe of the view's (region, function) index, the choice, the pin. Nothing
 // here allocates or walks the members of the region.
 detail::Route Node::route_region(std::string_view region, std::string_view function,
-                                 Prefer prefer) const {
+                                 const CallOptions& options) const {
   auto& c = *core_;
   const bool here = !c.options.hidden && region == c.options.region;
   if (here) {
@@ -53,30 +66,42 @@ detail::Route Node::route_region(std::string_view region, std::string_view funct
       return {entry, nullptr, nullptr, c.options.name, c.options.region};
     }
   }
-  const cluster::ClusterView& view = c.cluster->view();
-  const cluster::RouteIndex::Candidates* candidates = view.routes.find(region, function);
+  const cluster::ClusterView* view = &c.cluster->view();
+  const cluster::RouteIndex::Candidates* candidates = view->routes.find(region, function);
+  if (candidates == nullptr && c.options.lazy_connections) {
+    connect_on_demand(
+        c, effective_timeout(options), region, {},
+        [&](const cluster::ClusterView& v) { return v.routes.find(region, function) != nullptr; });
+    view = &c.cluster->view();  // read again: the one above may be gone (SnapshotCell::read)
+    candidates = view->routes.find(region, function);
+  }
   if (candidates == nullptr) {
-    if (!view.has_region(region)) {
+    if (!view->has_region(region)) {
       validate_region("region", region);
-      throw NoNodeInRegion(std::string(region), view.regions());
+      throw NoNodeInRegion(std::string(region), view->regions());
     }
     throw UnknownFunction(std::string(function), "region " + std::string(region));
   }
   const std::uint64_t random_bits = candidates->size() == 1 ? 0 : next_random();
-  cluster::Choice choice = cluster::choose(*candidates, prefer, random_bits);
+  cluster::Choice choice = cluster::choose(*candidates, options.prefer, random_bits);
   if (!choice.peer) {
     throw NodeDown(choice.member->name, std::string(function), "the connection just closed");
   }
   return pinned_route(std::move(choice.peer));
 }
 
-detail::Route Node::route_node(std::string_view node, std::string_view function) const {
+detail::Route Node::route_node(std::string_view node, std::string_view function,
+                               const CallOptions& options) const {
   auto& c = *core_;
   if (node == c.options.name) {
     if (const detail::FunctionEntry* entry = c.functions.find(function)) {
       return {entry, nullptr, nullptr, c.options.name, c.options.region};
     }
     throw UnknownFunction(std::string(function), "node " + std::string(node));
+  }
+  if (c.options.lazy_connections && c.cluster->view().connected.count(node) == 0) {
+    connect_on_demand(c, effective_timeout(options), {}, node,
+                      [&](const cluster::ClusterView& v) { return v.connected.count(node) != 0; });
   }
   const cluster::ClusterView& view = c.cluster->view();
   auto it = view.connected.find(node);
@@ -87,8 +112,12 @@ detail::Route Node::route_node(std::string_view node, std::string_view function)
   return remote_route(*it->second, function);
 }
 
-std::vector<detail::Route> Node::members_of(std::string_view region) const {
+std::vector<detail::Route> Node::members_of(std::string_view region,
+                                            const CallOptions& options) const {
   auto& c = *core_;
+  // Lazy connections: every known node of the region, connected first.
+  connect_on_demand(c, effective_timeout(options), region, {},
+                    [](const cluster::ClusterView&) { return false; });
   auto view = c.cluster->snapshot();
   std::vector<detail::Route> routes;
   for (const auto& m : view->visible) {

@@ -161,6 +161,12 @@ void Dispatcher::on_connection_closed(const std::shared_ptr<net::Peer>& peer,
   }
 }
 
+bool Dispatcher::serving(const net::Peer& peer) const {
+  std::lock_guard lock(mutex_);
+  auto it = running_.lower_bound({peer.id(), 0});
+  return it != running_.end() && it->first.first == peer.id();
+}
+
 std::size_t Dispatcher::cancel_all() {
   std::lock_guard lock(mutex_);
   for (auto& [key, call] : running_) call->cancelled.store(true, std::memory_order_release);

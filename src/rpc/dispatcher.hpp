@@ -38,6 +38,8 @@ class Dispatcher final : public net::CallHandler {
   /// running_ keyed by the connection; nothing is paid per call.
   void on_connection_closed(const std::shared_ptr<net::Peer>& peer,
                             const std::string& reason) override;
+  /// One lookup of the range of running_ keyed by the connection, under the lock.
+  bool serving(const net::Peer& peer) const override;
 
   /// From now on, new calls are refused with `unavailable` ("node is stopping").
   void begin_stopping() noexcept { stopping_.store(true, std::memory_order_release); }
@@ -66,7 +68,7 @@ class Dispatcher final : public net::CallHandler {
   const bool verbose_;
   std::atomic<bool> stopping_{false};
   std::atomic<std::size_t> in_flight_{0};
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable drained_;
   /// Calls queued or running on workers, by (peer id, request id), for CANCEL.
   std::map<std::pair<std::uint64_t, std::uint64_t>, std::shared_ptr<Inbound>> running_;

@@ -185,6 +185,9 @@ struct PeerInfo {
 void encode_peers(Buffer& out, const std::vector<PeerInfo>& peers);
 bool decode_peers(Bytes payload, std::vector<PeerInfo>& out, std::string& error);
 
+/// The GOODBYE reason of a connection closed for idleness (lazy connections,
+/// PROTOCOL.md 4.4): its sender is not leaving the cluster.
+inline constexpr std::string_view kIdleGoodbye = "idle";
 void encode_goodbye(Buffer& out, std::string_view reason);
 bool decode_goodbye(Bytes payload, std::string& reason, std::string& error);
 

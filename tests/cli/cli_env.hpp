@@ -15,10 +15,19 @@
 namespace clitest {
 
 /// Variables that would change what the CLI does, removed unless given.
-inline const std::vector<std::string> kClusterEnv = {
-    "FLY_RPC_SEEDS",   "FLY_APP_NAME", "FLY_RPC_DNS_NAME", "FLY_RPC_DNS_SERVER",
-    "FLY_RPC_PORT",    "FLY_REGION",   "MY_REGION",        "PRIMARY_REGION",
-    "FLY_RPC_VERBOSE", "SPDLOG_LEVEL", "FLY_PRIVATE_IP",   "FLY_RPC_METRICS"};
+inline const std::vector<std::string> kClusterEnv = {"FLY_RPC_SEEDS",
+                                                     "FLY_APP_NAME",
+                                                     "FLY_RPC_DNS_NAME",
+                                                     "FLY_RPC_DNS_SERVER",
+                                                     "FLY_RPC_PORT",
+                                                     "FLY_REGION",
+                                                     "MY_REGION",
+                                                     "PRIMARY_REGION",
+                                                     "FLY_RPC_VERBOSE",
+                                                     "SPDLOG_LEVEL",
+                                                     "FLY_PRIVATE_IP",
+                                                     "FLY_RPC_METRICS",
+                                                     "FLY_RPC_LAZY_CONNECTIONS"};
 
 /// `flyrpc <args...>` with `env` added to a cleaned environment.
 inline flytest::ProcessResult flyrpc(const std::vector<std::string>& args,

@@ -31,6 +31,8 @@ struct NodeFlags {
   int heartbeat_ms = 0;
   int heartbeat_timeout_ms = 0;
   int handshake_timeout_ms = 0;
+  bool lazy = false;
+  int idle_ms = 0;
   bool verbose = false;
   std::string metrics;
   TlsFlags tls;
@@ -72,6 +74,8 @@ int run_node(const NodeFlags& f) {
   if (f.handshake_timeout_ms > 0) {
     o.handshake_timeout = std::chrono::milliseconds(f.handshake_timeout_ms);
   }
+  if (f.lazy) o.lazy_connections = true;
+  if (f.idle_ms > 0) o.idle_connection_timeout = std::chrono::milliseconds(f.idle_ms);
   if (f.verbose) o.verbose_logging = true;
   if (!f.metrics.empty()) {
     // Validated here so that the error names the flag.
@@ -165,6 +169,13 @@ Runner add_node_command(CLI::App& app) {
       ->check(ms_range);
   cmd->add_option("--handshake-timeout-ms", flags->handshake_timeout_ms,
                   "Close connections that do not authenticate within this, ms (default 5000)")
+      ->check(ms_range);
+  cmd->add_flag("--lazy-connections", flags->lazy,
+                "Connect to seeds only and to other nodes when calls need them; learn the rest "
+                "by gossip (also FLY_RPC_LAZY_CONNECTIONS=1)");
+  cmd->add_option("--idle-ms", flags->idle_ms,
+                  "With --lazy-connections: close a connection made for calls after this long "
+                  "without one, 1..3600000 ms (default 60000)")
       ->check(ms_range);
   cmd->add_flag("--verbose", flags->verbose,
                 "Log SEND/RESP/TIMEOUT/RECV lines (also FLY_RPC_VERBOSE=1)");

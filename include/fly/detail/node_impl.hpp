@@ -182,7 +182,7 @@ template <class R, class... Args>
 R Node::rpc_region(std::string_view region, std::string_view function, Args&&... args) {
   return detail::with_options(
       [&](const CallOptions& o, auto&&... a) {
-        return detail::NodeCalls::call<R>(*this, route_region(region, function, o.prefer), function,
+        return detail::NodeCalls::call<R>(*this, route_region(region, function, o), function,
                                           o, a...);
       },
       std::forward<Args>(args)...);
@@ -202,7 +202,7 @@ template <class R, class... Args>
 R Node::rpc(std::string_view node, std::string_view function, Args&&... args) {
   return detail::with_options(
       [&](const CallOptions& o, auto&&... a) {
-        return detail::NodeCalls::call<R>(*this, route_node(node, function), function, o, a...);
+        return detail::NodeCalls::call<R>(*this, route_node(node, function, o), function, o, a...);
       },
       std::forward<Args>(args)...);
 }
@@ -212,7 +212,7 @@ std::vector<NodeResult<R>> Node::multicall_region(std::string_view region,
                                                   std::string_view function, Args&&... args) {
   return detail::with_options(
       [&](const CallOptions& o, auto&&... a) {
-        return detail::NodeCalls::multicall_on<R>(*this, members_of(region), function, o, a...);
+        return detail::NodeCalls::multicall_on<R>(*this, members_of(region, o), function, o, a...);
       },
       std::forward<Args>(args)...);
 }
@@ -221,7 +221,7 @@ template <class R, class... Args>
 std::vector<NodeResult<R>> Node::multicall(std::string_view function, Args&&... args) {
   return detail::with_options(
       [&](const CallOptions& o, auto&&... a) {
-        return detail::NodeCalls::multicall_on<R>(*this, members_of(""), function, o, a...);
+        return detail::NodeCalls::multicall_on<R>(*this, members_of("", o), function, o, a...);
       },
       std::forward<Args>(args)...);
 }
