@@ -121,7 +121,9 @@ class Node {
   /// itself until abandoned).
   void stop();
 
-  /// Waits until at least `n` other visible nodes are connected.
+  /// Waits until at least `n` other visible nodes are connected. With lazy
+  /// connections, "connected or known by gossip" (a call connects) here and
+  /// in the two below.
   bool wait_for_nodes(std::size_t n, std::chrono::milliseconds timeout);
   /// Waits until the node named `name` is connected.
   bool wait_for_node(std::string_view name, std::chrono::milliseconds timeout);

@@ -288,19 +288,27 @@ void Node::stop() {
 bool Node::wait_for_nodes(std::size_t n, std::chrono::milliseconds timeout) {
   const bool self_visible = !core_->options.hidden;
   return core_->cluster->wait_until(
-      [&](const cluster::ClusterView& v) { return v.visible.size() - (self_visible ? 1 : 0) >= n; },
+      [&](const cluster::ClusterView& v) {
+        return v.visible.size() - (self_visible ? 1 : 0) + v.unconnected.size() >= n;
+      },
       timeout);
 }
 
 bool Node::wait_for_node(std::string_view name, std::chrono::milliseconds timeout) {
   return core_->cluster->wait_until(
-      [&](const cluster::ClusterView& v) { return v.find_connected(name) != nullptr; }, timeout);
+      [&](const cluster::ClusterView& v) {
+        return v.find_connected(name) != nullptr ||
+               std::any_of(v.unconnected.begin(), v.unconnected.end(),
+                           [&](const auto& m) { return m->name == name; });
+      },
+      timeout);
 }
 
 bool Node::wait_for_region(std::string_view region, std::chrono::milliseconds timeout) {
   const std::string& me = core_->options.name;
   return core_->cluster->wait_until(
       [&](const cluster::ClusterView& v) {
+        if (v.unconnected_by_region.count(region) != 0) return true;
         auto it = v.by_region.find(region);
         if (it == v.by_region.end()) return false;
         return std::any_of(it->second.begin(), it->second.end(),

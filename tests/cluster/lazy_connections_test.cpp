@@ -15,6 +15,7 @@
 #include "fly/errors.hpp"
 #include "fly/node.hpp"
 #include "support/in_process_node.hpp"
+#include "support/process.hpp"
 #include "support/wait.hpp"
 
 namespace {
@@ -87,6 +88,10 @@ TEST_F(LazyCluster, NodesKnowEveryRegionButConnectOnlyToTheirSeed) {
       EXPECT_FALSE(info.address.empty()) << info.name;
       EXPECT_TRUE(info.functions.empty()) << info.name;
     }
+    // The waits count known nodes: a call reaches them.
+    EXPECT_TRUE(n->wait_for_node("lax-2", 1ms) || n->name() == "lax-2") << n->name();
+    EXPECT_TRUE(n->wait_for_region("hkg", 1ms) || n->name() == "hkg-1") << n->name();
+    EXPECT_TRUE(n->wait_for_nodes(3, 1ms)) << n->name();
     auto lax = n->region_nodes("lax");
     ASSERT_EQ(lax.size(), 2u) << n->name();
     EXPECT_EQ(lax[0].name, "lax-1");
@@ -121,6 +126,28 @@ TEST_F(LazyCluster, ACallToANamedNodeOrAMulticallConnectsThem) {
   std::set<std::string> answered;
   for (const auto& r : results) answered.insert(r.get());
   EXPECT_EQ(answered, (std::set<std::string>{"hkg-1", "lax-1", "lax-2", "syd-1"}));
+}
+
+TEST_F(LazyCluster, AToolWithLazyConnectionsCallsARegionAndANodeItLearnedByGossip) {
+  // `flyrpc call` joins through the seed (a hidden lazy node), waits for the
+  // region or node — known by gossip, not connected — and the call connects.
+  for (const std::vector<std::string>& target :
+       {std::vector<std::string>{"--region", "hkg"}, std::vector<std::string>{"--node", "lax-2"}}) {
+    std::vector<std::string> argv = {FLYRPC_CLI_PATH, "call",
+                                     "--seeds",       seed_of(*syd),
+                                     "--timeout",     std::to_string(slack(20s).count())};
+    argv.insert(argv.end(), target.begin(), target.end());
+    argv.push_back("Kernel.node");
+    const auto started = std::chrono::steady_clock::now();
+    auto r = flytest::run(
+        argv, {{"FLY_RPC_COOKIE", "test-cookie"}, {"FLY_RPC_LAZY_CONNECTIONS", "1"}},
+        {"FLY_RPC_SEEDS", "FLY_APP_NAME", "FLY_RPC_DNS_NAME", "FLY_RPC_PORT", "FLY_REGION"},
+        slack(30s));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    // Not by waiting out the timeout for a connection that only the call makes.
+    EXPECT_LT(std::chrono::steady_clock::now() - started, slack(20s) / 2);
+    EXPECT_EQ(r.out, target[0] == "--region" ? "\"hkg-1\"\n" : "\"lax-2\"\n") << r.err;
+  }
 }
 
 TEST_F(LazyCluster, AKnownNodeThatIsGoneFailsTheCallAndIsForgotten) {
