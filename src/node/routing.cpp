@@ -69,11 +69,20 @@ detail::Route Node::route_region(std::string_view region, std::string_view funct
   const cluster::ClusterView* view = &c.cluster->view();
   const cluster::RouteIndex::Candidates* candidates = view->routes.find(region, function);
   if (candidates == nullptr && c.options.lazy_connections) {
-    connect_on_demand(
-        c, effective_timeout(options), region, {},
-        [&](const cluster::ClusterView& v) { return v.routes.find(region, function) != nullptr; });
+    const auto timeout = effective_timeout(options);
+    connect_on_demand(c, timeout, region, {}, [&](const cluster::ClusterView& v) {
+      return v.routes.find(region, function) != nullptr;
+    });
     view = &c.cluster->view();  // read again: the one above may be gone (SnapshotCell::read)
     candidates = view->routes.find(region, function);
+    auto unreached = view->unconnected_by_region.find(region);
+    if (candidates == nullptr && unreached != view->unconnected_by_region.end()) {
+      // Known there, dialled, not up in time (a dial that failed forgets its
+      // node): the function may well be on it.
+      throw NodeDown(unreached->second.front()->name, std::string(function),
+                     "no connection to region " + std::string(region) + " within " +
+                         std::to_string(timeout.count()) + " ms (lazy connections)");
+    }
   }
   if (candidates == nullptr) {
     if (!view->has_region(region)) {

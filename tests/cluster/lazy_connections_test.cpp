@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdlib>
 #include <memory>
 #include <set>
@@ -14,6 +15,7 @@
 
 #include "fly/errors.hpp"
 #include "fly/node.hpp"
+#include "support/cluster_harness.hpp"
 #include "support/in_process_node.hpp"
 #include "support/process.hpp"
 #include "support/wait.hpp"
@@ -147,6 +149,24 @@ TEST_F(LazyCluster, AToolWithLazyConnectionsCallsARegionAndANodeItLearnedByGossi
     // Not by waiting out the timeout for a connection that only the call makes.
     EXPECT_LT(std::chrono::steady_clock::now() - started, slack(20s) / 2);
     EXPECT_EQ(r.out, target[0] == "--region" ? "\"hkg-1\"\n" : "\"lax-2\"\n") << r.err;
+  }
+}
+
+TEST_F(LazyCluster, AKnownNodeThatDoesNotAnswerIsNodeDownWithinTheCallsTimeout) {
+  flytest::NodeProcess ord({"ord-1", "ord", {seed_of(*syd)}, {"--lazy-connections"}, {}},
+                           "test-cookie", "syd");
+  ASSERT_TRUE(ord.wait_listening(slack(10s))) << ord.err();
+  ASSERT_EVENTUALLY(hkg->region_nodes("ord").size() == 1, slack(10s).count());
+  // Frozen: its kernel still accepts the connection, the handshake never ends.
+  ord.process().signal(SIGSTOP);
+  try {
+    hkg->rpc_region<std::string>("ord", "Kernel.node", fly::timeout(300ms));
+    ADD_FAILURE() << "a call to a frozen node returned";
+  } catch (const fly::NodeDown& e) {
+    EXPECT_EQ(e.node(), "ord-1");
+    EXPECT_NE(std::string(e.what()).find("no connection to region ord within 300 ms"),
+              std::string::npos)
+        << e.what();
   }
 }
 
