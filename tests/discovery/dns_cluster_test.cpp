@@ -36,6 +36,9 @@ using Strings = std::vector<std::string>;
 
 constexpr std::chrono::milliseconds kPoll{200};
 const Strings kHosts = {"127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"};
+// For lazy connections: more nodes than the three hubs DNS discovery picks.
+const Strings kLazyHosts = {"127.0.0.2", "127.0.0.3", "127.0.0.4",
+                            "127.0.0.5", "127.0.0.6", "127.0.0.7"};
 
 // Whether a TCP listener could bind `host`:`port` right now. Linux routes the
 // whole of 127.0.0.0/8 to lo, so every 127.x address is bindable without setup.
@@ -53,15 +56,16 @@ bool bindable(const std::string& host, std::uint16_t port) {
   return ok;
 }
 
-// One port free on every address of kHosts a moment ago: the cluster port.
+// One port free on every address of kLazyHosts (a superset of kHosts) a
+// moment ago: the cluster port.
 std::uint16_t cluster_port() {
   for (int attempt = 0; attempt < 50; ++attempt) {
     const auto port = static_cast<std::uint16_t>(flytest::free_port());
     bool all = true;
-    for (const auto& h : kHosts) all = all && bindable(h, port);
+    for (const auto& h : kLazyHosts) all = all && bindable(h, port);
     if (all) return port;
   }
-  throw std::runtime_error("no port free on all of 127.0.0.2-5");
+  throw std::runtime_error("no port free on all of 127.0.0.2-7");
 }
 
 Strings records(const Strings& hosts) {
@@ -82,6 +86,7 @@ class DnsCluster : public ::testing::Test {
   // `discover` is false: then only the others' polls can find it).
   fly::NodeOptions options(const std::string& host, bool discover = true) const {
     fly::NodeOptions o;
+    o.lazy_connections = lazy_;
     o.name = "node-" + host;
     o.region = "syd";
     o.primary_region = "syd";
@@ -179,6 +184,7 @@ class DnsCluster : public ::testing::Test {
   flytest::LogCapture log_;  // first in, last out: outlives every node's threads
   std::unique_ptr<Dnsmasq> dns_;
   std::uint16_t port_ = 0;
+  bool lazy_ = false;  ///< the nodes started from now on use lazy connections
   std::atomic<int> downs_{0};
   std::atomic<int> ups_{0};
   std::atomic<std::int64_t> last_event_ns_{0};
@@ -257,6 +263,34 @@ TEST_F(DnsCluster, ADeadResolverIsLoggedOnceAndTheNodesKeepServing) {
   EXPECT_EQ(log_.count(spdlog::level::warn, failure), 3u) << log_.all();
   EXPECT_TRUE(full_mesh()) << dump();
   EXPECT_EQ(downs_.load(), 0) << log_.all();
+}
+
+// Lazy connections with DNS discovery: every node dials the three lowest
+// addresses of the answer (the hubs), learns the others by their gossip, and
+// connects to one of them only when it calls it.
+TEST_F(DnsCluster, LazyNodesDialTheThreeLowestAddressesAndLearnTheRest) {
+  lazy_ = true;
+  dns_ = Dnsmasq::start(records(kLazyHosts));
+  start_nodes(kLazyHosts);
+  const std::set<std::string> hubs = {"node-127.0.0.2", "node-127.0.0.3", "node-127.0.0.4"};
+  auto connected_to = [](const fly::Node& n) {
+    std::set<std::string> out;
+    for (const auto& info : n.nodes()) {
+      if (info.connected && info.name != n.name()) out.insert(info.name);
+    }
+    return out;
+  };
+  // Everyone knows all six; a non-hub is connected to the hubs only.
+  for (const auto& n : nodes_) {
+    ASSERT_EVENTUALLY(n->nodes().size() == kLazyHosts.size(), 15000) << dump();
+  }
+  for (std::size_t i = 3; i < nodes_.size(); ++i) {
+    EXPECT_EQ(connected_to(*nodes_[i]), hubs) << dump();
+  }
+  // A call from one non-hub to another connects them.
+  EXPECT_EQ(nodes_[3]->rpc<std::string>("node-127.0.0.7", "Test.whoami", fly::timeout(5s)),
+            "node-127.0.0.7");
+  EXPECT_EQ(connected_to(*nodes_[3]).count("node-127.0.0.7"), 1u) << dump();
 }
 
 // Regression: when two nodes dial each other at the same moment, which DNS
