@@ -43,13 +43,16 @@ detail::Route pinned_route(std::shared_ptr<net::Peer> peer) {
 // the one named `node` ("" and "": every one) until `ready(view)` holds or the
 // call's timeout passes (the call then gets its own timeout: the first call
 // to a region not yet connected can take up to twice its timeout). False at
-// once in a full mesh. Blocks the caller.
-bool connect_on_demand(const detail::NodeCore& c, std::chrono::milliseconds timeout,
+// once in a full mesh. Blocks the caller — except on one of the node's own
+// I/O threads (a handler or coroutine on Node::executor()), which the dial
+// itself needs: there it dials and returns at once.
+bool connect_on_demand(detail::NodeCore& c, std::chrono::milliseconds timeout,
                        std::string_view region, std::string_view node,
                        const std::function<bool(const cluster::ClusterView&)>& ready) {
   if (!c.options.lazy_connections) return false;
-  return c.cluster->connect_on_demand(region, node, ready,
-                                      std::chrono::steady_clock::now() + timeout);
+  const auto now = std::chrono::steady_clock::now();
+  const bool may_wait = !c.io.get_executor().running_in_this_thread();
+  return c.cluster->connect_on_demand(region, node, ready, may_wait ? now + timeout : now);
 }
 
 }  // namespace
@@ -79,6 +82,13 @@ detail::Route Node::route_region(std::string_view region, std::string_view funct
     if (candidates == nullptr && unreached != view->unconnected_by_region.end()) {
       // Known there, dialled, not up in time (a dial that failed forgets its
       // node): the function may well be on it.
+      if (c.io.get_executor().running_in_this_thread()) {
+        throw NodeDown(unreached->second.front()->name, std::string(function),
+                       "connecting to region " + std::string(region) +
+                           " (lazy connections): a call made on one of the node's I/O threads "
+                           "does not wait for it; call again once it is up, or from another "
+                           "thread");
+      }
       throw NodeDown(unreached->second.front()->name, std::string(function),
                      "no connection to region " + std::string(region) + " within " +
                          std::to_string(timeout.count()) + " ms (lazy connections)");

@@ -8,11 +8,18 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
+#include <asio/post.hpp>
+
+#include <future>
+
+#include "fly/async.hpp"
 #include "fly/errors.hpp"
 #include "fly/node.hpp"
 #include "support/cluster_harness.hpp"
@@ -27,6 +34,24 @@ using flytest::seed_of;
 using flytest::slack;
 
 const std::vector<std::string> kAllRegions = {"hkg", "lax", "syd"};
+
+// Whether every thread of `pid` is stopped (state T in /proc/<pid>/task/*/stat).
+bool all_threads_stopped(pid_t pid) {
+  const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
+  std::error_code ec;
+  bool any = false;
+  for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
+    std::ifstream stat(task.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    const auto paren = line.rfind(')');
+    if (paren == std::string::npos || paren + 2 >= line.size() || line[paren + 2] != 'T') {
+      return false;
+    }
+    any = true;
+  }
+  return any && !ec;
+}
 
 // The nodes `node` is connected to, itself included.
 std::set<std::string> names_of(const fly::Node& node) {
@@ -158,16 +183,51 @@ TEST_F(LazyCluster, AKnownNodeThatDoesNotAnswerIsNodeDownWithinTheCallsTimeout) 
   ASSERT_TRUE(ord.wait_listening(slack(10s))) << ord.err();
   ASSERT_EVENTUALLY(hkg->region_nodes("ord").size() == 1, slack(10s).count());
   // Frozen: its kernel still accepts the connection, the handshake never ends.
+  // (Every thread is seen stopped first: a loaded machine can take a moment.)
   ord.process().signal(SIGSTOP);
+  ASSERT_EVENTUALLY(all_threads_stopped(ord.process().pid()), slack(10s).count());
   try {
-    hkg->rpc_region<std::string>("ord", "Kernel.node", fly::timeout(300ms));
-    ADD_FAILURE() << "a call to a frozen node returned";
+    const auto who = hkg->rpc_region<std::string>("ord", "Kernel.node", fly::timeout(300ms));
+    ADD_FAILURE() << "a call to a frozen node returned: " << who;
   } catch (const fly::NodeDown& e) {
     EXPECT_EQ(e.node(), "ord-1");
     EXPECT_NE(std::string(e.what()).find("no connection to region ord within 300 ms"),
               std::string::npos)
         << e.what();
   }
+}
+
+TEST_F(LazyCluster, AnAsyncCallOnTheNodesOwnIoThreadDoesNotBlockIt) {
+  // On Node::executor() (one I/O thread here) a wait would stall the very
+  // dial it waits for: the call fails at once saying so, and connects.
+  std::promise<std::exception_ptr> failed;
+  asio::post(hkg->executor(), [&] {
+    hkg->async_rpc_region<std::string>(
+        "lax", "Kernel.node", [&](std::exception_ptr e, std::string) { failed.set_value(e); });
+  });
+  auto f = failed.get_future();
+  ASSERT_EQ(f.wait_for(slack(10s)), std::future_status::ready);
+  std::exception_ptr e = f.get();
+  ASSERT_TRUE(e);
+  try {
+    std::rethrow_exception(e);
+  } catch (const fly::NodeDown& down) {
+    EXPECT_NE(std::string(down.what()).find("does not wait"), std::string::npos) << down.what();
+  }
+  // The dial it started brings lax in; the same call then succeeds.
+  ASSERT_EVENTUALLY(
+      hkg->region_nodes("lax").front().connected || hkg->region_nodes("lax").back().connected,
+      slack(10s).count());
+  std::promise<std::string> answered;
+  asio::post(hkg->executor(), [&] {
+    hkg->async_rpc_region<std::string>("lax", "Kernel.node",
+                                       [&](std::exception_ptr err, std::string name) {
+                                         answered.set_value(err ? "error" : name);
+                                       });
+  });
+  auto a = answered.get_future();
+  ASSERT_EQ(a.wait_for(slack(10s)), std::future_status::ready);
+  EXPECT_EQ(a.get().rfind("lax-", 0), 0u);
 }
 
 TEST_F(LazyCluster, AKnownNodeThatIsGoneFailsTheCallAndIsForgotten) {
