@@ -71,7 +71,11 @@ bool Cluster::connect_on_demand(std::string_view region, std::string_view node,
 // Locked.
 void Cluster::remember(const std::string& name, const std::string& region,
                        const std::string& address) {
-  if (name.empty() || address.empty() || name == settings_.name) return;
+  // Not this node, nor another name at this node's address (a stale entry
+  // of a process that had it before: dialling it would reach ourselves).
+  if (name.empty() || address.empty() || name == settings_.name || address == self_address()) {
+    return;
+  }
   auto it = known_.find(name);
   if (it != known_.end() && it->second->region == region && it->second->address == address) {
     return;
