@@ -112,7 +112,9 @@ struct NodeOptions {
   /// with no connected node that exports the function connects to the known
   /// nodes there first and waits for one, bounded by the call's timeout (the
   /// call then has its own timeout); async calls wait in their initiating
-  /// call. A connection made that way is closed after
+  /// call — except on one of this node's I/O threads (Node::executor()),
+  /// which the dial needs: there the call dials and fails at once with
+  /// NodeDown saying so. A connection made that way is closed after
   /// idle_connection_timeout without calls (GOODBYE "idle": the other end
   /// keeps knowing this node); its node is then down for subscribers, with
   /// that reason. regions() lists regions known only by gossip; nodes() and
