@@ -163,8 +163,8 @@ auto Node::async_rpc_region(std::string_view region, std::string_view function,
     return detail::NodeAsync::with_token<R>(
         *this,
         [this, region, function](const CallOptions& o, auto&&... a) {
-          return detail::NodeAsync::prepare_async(route_region(region, function, o),
-                                                  function, o, a...);
+          return detail::NodeAsync::prepare_async(route_region(region, function, o), function, o,
+                                                  a...);
         },
         std::forward<ArgsAndToken>(args_and_token)...);
   }

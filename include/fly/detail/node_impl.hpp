@@ -182,8 +182,8 @@ template <class R, class... Args>
 R Node::rpc_region(std::string_view region, std::string_view function, Args&&... args) {
   return detail::with_options(
       [&](const CallOptions& o, auto&&... a) {
-        return detail::NodeCalls::call<R>(*this, route_region(region, function, o), function,
-                                          o, a...);
+        return detail::NodeCalls::call<R>(*this, route_region(region, function, o), function, o,
+                                          a...);
       },
       std::forward<Args>(args)...);
 }
