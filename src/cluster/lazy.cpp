@@ -47,15 +47,11 @@ bool Cluster::connect_on_demand(std::string_view region, std::string_view node,
   }
   if (dialled.empty()) return false;
   for (const auto& d : dialled) {
-    auto [t, inserted] = targets_.try_emplace(d.address);
-    DialTarget& target = t->second;
-    if (inserted) {
-      target.address = d.address;
-      target.timer = std::make_unique<asio::steady_timer>(io_);
-    }
-    target.on_demand = !target.permanent;
-    target.name = d.name;
-    dial(d.address, false);
+    dial(d.address, false);  // its attempt runs later, on an I/O thread, under mutex_
+    auto t = targets_.find(d.address);
+    if (t == targets_.end()) continue;  // not dialled (this node's own address)
+    t->second.on_demand = !t->second.permanent;
+    t->second.name = d.name;
   }
   // Done when the caller can go on, or when every dial ended: its member is
   // up, or its target is gone (drop_on_demand: failed or closed).

@@ -37,12 +37,12 @@ constexpr std::chrono::milliseconds kIoWindDown{2000};
 // constant, which must be the protocol's.
 static_assert(kDefaultMaxFrameSize == wire::kDefaultMaxFrameSize);
 
-// The one place NodeOptions becomes the lower layers' settings: the cluster's,
-// and in them every connection's (net::PeerSettings).
 // Lazy connections with DNS discovery: the addresses of an answer every node
 // dials (and keeps), the lowest ones, so that all nodes pick the same hubs.
 constexpr std::size_t kLazyDnsHubs = 3;
 
+// The one place NodeOptions becomes the lower layers' settings: the cluster's,
+// and in them every connection's (net::PeerSettings).
 cluster::ClusterSettings cluster_settings(const NodeOptions& o) {
   cluster::ClusterSettings s;
   s.name = o.name;

@@ -82,16 +82,14 @@ detail::Route Node::route_region(std::string_view region, std::string_view funct
     if (candidates == nullptr && unreached != view->unconnected_by_region.end()) {
       // Known there, dialled, not up in time (a dial that failed forgets its
       // node): the function may well be on it.
-      if (c.io.get_executor().running_in_this_thread()) {
-        throw NodeDown(unreached->second.front()->name, std::string(function),
-                       "connecting to region " + std::string(region) +
-                           " (lazy connections): a call made on one of the node's I/O threads "
-                           "does not wait for it; call again once it is up, or from another "
-                           "thread");
-      }
-      throw NodeDown(unreached->second.front()->name, std::string(function),
-                     "no connection to region " + std::string(region) + " within " +
-                         std::to_string(timeout.count()) + " ms (lazy connections)");
+      const std::string reason =
+          c.io.get_executor().running_in_this_thread()
+              ? "connecting to region " + std::string(region) +
+                    " (lazy connections): a call made on one of the node's I/O threads does "
+                    "not wait for it; call again once it is up, or from another thread"
+              : "no connection to region " + std::string(region) + " within " +
+                    std::to_string(timeout.count()) + " ms (lazy connections)";
+      throw NodeDown(unreached->second.front()->name, std::string(function), reason);
     }
   }
   if (candidates == nullptr) {
