@@ -109,7 +109,8 @@ class Cluster final : public net::PeerEvents {
   /// empty), or every one (both empty) — and waits until `ready(view)` holds,
   /// every one of those dials ended (up or failed), or `deadline`. Returns
   /// ready(view) at the end; false at once if there was nothing to dial
-  /// (full mesh: always). Blocks the caller; not on an I/O thread.
+  /// (full mesh: always). Blocks the caller until then. REQUIRES: on an I/O
+  /// thread of this node, a `deadline` of now (the dials need that thread).
   bool connect_on_demand(std::string_view region, std::string_view node,
                          const std::function<bool(const ClusterView&)>& ready,
                          std::chrono::steady_clock::time_point deadline);
